@@ -1,0 +1,56 @@
+"""``Function``: one handler, deployed as Lambda, an Azure Function App or a Cloud Function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components._args import coerce_args
+from components._component import OmnicloudComponent
+from components.function_args import FunctionArgs
+
+
+class Function(OmnicloudComponent):
+    """A serverless function running ``args.handler`` on the stack's cloud.
+
+    Outputs (same names on every cloud):
+
+    * ``name``: the native function's name.
+    * ``resource_id``: Lambda ARN / Azure resource ID / GCP full resource name.
+    * ``url``: the HTTPS endpoint when ``http`` is set, else None.
+    * ``identity``: role ARN / managed identity principal ID / service account email.
+    * ``resources``: the target's typed dataclass of child resources (the escape hatch).
+    """
+
+    name: pulumi.Output[str]
+    resource_id: pulumi.Output[str]
+    url: pulumi.Output[str | None]
+    identity: pulumi.Output[str]
+    resources: Any
+    args: FunctionArgs
+
+    def __init__(
+        self,
+        name: str,
+        args: FunctionArgs | dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        cloud: str | None = None,
+    ) -> None:
+        self.args = coerce_args(f"Function '{name}'", FunctionArgs, args)
+        provider = self._start("function", name, self.args, opts, cloud)
+        built = provider.create(name, self.args, self)
+        self.name = built.name
+        self.resource_id = built.resource_id
+        self.url = built.url
+        self.identity = built.identity
+        self.resources = built.resources
+        self.register_outputs(
+            {
+                "name": self.name,
+                "resource_id": self.resource_id,
+                "url": self.url,
+                "identity": self.identity,
+            }
+        )

@@ -1,0 +1,1 @@
+"""Per-cloud entry adapters: translate native invocations into the portable events."""

@@ -1,0 +1,103 @@
+"""Translation helpers shared by the entry adapters (standard library only)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from components.runtime import env
+
+SCHEDULED_KIND = "scheduled"
+
+# Content types whose bodies are text even though they are not text/*.
+_TEXT_TYPES = (
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "application/graphql",
+)
+
+
+def function_name(fallback: str | None) -> str:
+    """The logical function name: ``OMNICLOUD_FUNCTION``, else the platform's, else ``""``."""
+    return os.environ.get(env.FUNCTION) or fallback or ""
+
+
+def first_values(query_string: str) -> dict[str, str]:
+    """Query parameters from a raw query string, keeping the first value of each key."""
+    out: dict[str, str] = {}
+    for key, value in parse_qsl(query_string, keep_blank_values=True):
+        out.setdefault(key, value)
+    return out
+
+
+def split_cookie_header(header: str | None) -> tuple[str, ...]:
+    """``"a=1; b=2"`` → ``("a=1", "b=2")``, the shape Lambda gives in ``cookies``."""
+    if not header:
+        return ()
+    return tuple(part.strip() for part in header.split(";") if part.strip())
+
+
+def first_forwarded_for(header: str | None) -> str | None:
+    """The client address from ``X-Forwarded-For`` (its first, left-most entry)."""
+    if not header:
+        return None
+    return header.split(",", 1)[0].strip() or None
+
+
+def lower_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Lower-cased header names; repeated headers comma-joined (RFC 9110 §5.3)."""
+    out: dict[str, str] = {}
+    for name, value in items:
+        key = name.lower()
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
+def parse_time(value: str, *, what: str) -> datetime:
+    """An ISO-8601 / RFC 3339 timestamp as an aware UTC datetime (naive means UTC)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: {value!r} is not an ISO-8601 timestamp") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def now_utc() -> datetime:
+    """Now, in UTC, truncated to whole seconds (what a schedule means by "the time")."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def scheduled_input(payload: object) -> Mapping[str, Any] | None:
+    """The ``{"omnicloud": {"kind": "scheduled", ...}}`` envelope's inner dict, or None."""
+    if not isinstance(payload, Mapping):
+        return None
+    inner = payload.get("omnicloud")
+    if isinstance(inner, Mapping) and inner.get("kind") == SCHEDULED_KIND:
+        return inner
+    return None
+
+
+def schedule_expression(inner: Mapping[str, Any]) -> str:
+    """The portable expression from the envelope, else from ``OMNICLOUD_SCHEDULE``."""
+    value = inner.get("schedule")
+    return value if isinstance(value, str) and value else os.environ.get(env.SCHEDULE, "")
+
+
+def is_text(content_type: str | None) -> bool:
+    """Whether a body of this content type is text (so it need not be base64-encoded)."""
+    if not content_type:
+        return False
+    mime = content_type.split(";", 1)[0].strip().lower()
+    return (
+        mime.startswith("text/")
+        or mime in _TEXT_TYPES
+        or mime.endswith("+json")
+        or mime.endswith("+xml")
+    )

@@ -1,0 +1,1 @@
+"""Handler code of the example app; the same files run on every cloud."""

@@ -1,0 +1,1 @@
+"""The AWS target: Lambda, EventBridge Scheduler, IAM, CloudWatch Logs."""
