@@ -24,7 +24,14 @@ _LAZY = {
     "InvalidArgsError": "components.errors",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "Cloud",
+    "CloudSelectionError",
+    "Function",
+    "FunctionArgs",
+    "InvalidArgsError",
+    "OmnicloudError",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -49,9 +49,7 @@ class InvalidArgsError(OmnicloudError):
         super().__init__(f"{component}: {field}={value!r} is invalid{where}: {limit}")
 
 
-def require(
-    ok: bool, component: str, field: str, value: Any, limit: str, *, cloud: str | None = None
-) -> None:
+def require(ok: bool, component: str, field: str, value: Any, limit: str, *, cloud: str | None = None) -> None:
     """Raise :class:`InvalidArgsError` unless ``ok``; the one way validators state a limit."""
     if not ok:
         raise InvalidArgsError(component, field, value, limit, cloud=cloud)

@@ -33,7 +33,9 @@ class FunctionArgs(ComponentArgs):
     runtime: Runtime = "python3.12"
     memory_mb: int = Field(512, description="Memory per instance in MB (cloud steps apply).")
     timeout_s: int = Field(30, ge=1, description="Maximum run time of one invocation, seconds.")
-    environment: dict[str, Any] = Field(default_factory=dict, description="Plain environment variables (str or Output[str]).")
+    environment: dict[str, Any] = Field(
+        default_factory=dict, description="Plain environment variables (str or Output[str])."
+    )
     secrets: dict[str, Any] = Field(
         default_factory=dict,
         description="Environment variables whose values stay Pulumi secrets end to end (str or Output[str]).",
@@ -43,14 +45,19 @@ class FunctionArgs(ComponentArgs):
     )
     http: HttpAccess | None = Field(None, description="None (no endpoint), 'public' or 'private' (authenticated).")
     schedule: str | None = Field(None, description="'rate(N minutes|hours|days)' or 'cron(m h dom mon dow)', UTC.")
-    min_instances: int = Field(0, ge=0, description="Warm instances kept ready (provisioned concurrency / always-ready).")
+    min_instances: int = Field(
+        0, ge=0, description="Warm instances kept ready (provisioned concurrency / always-ready)."
+    )
     max_instances: int | None = Field(None, ge=1, description="Upper bound on concurrent instances.")
     log_retention_days: int = Field(30, ge=1, description="How long the function's logs are kept.")
     description: str | None = None
     tags: dict[str, str] = Field(default_factory=dict, description="Tags / labels on every resource of the function.")
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Per-cloud native properties merged into the main resource's arguments, e.g. {'aws': {'ephemeral_storage': ...}}.",
+        description=(
+            "Per-cloud native properties merged into the main resource's arguments, "
+            "e.g. {'aws': {'ephemeral_storage': ...}}."
+        ),
     )
 
     @field_validator("handler")

@@ -33,8 +33,21 @@ from components.project import build_dir, project_root
 
 # Names never shipped: caches, tests, VCS and build leftovers.
 EXCLUDED_DIRS = frozenset(
-    {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git", "tests", "test",
-     ".venv", "venv", "node_modules", ".omnicloud", "build", "dist"}
+    {
+        "__pycache__",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".git",
+        "tests",
+        "test",
+        ".venv",
+        "venv",
+        "node_modules",
+        ".omnicloud",
+        "build",
+        "dist",
+    }
 )
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".zip")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -180,7 +193,9 @@ def _walk(top: Path) -> list[Path]:
 
 
 def _is_test_file(path: Path) -> bool:
-    return path.suffix == ".py" and (path.name.startswith("test_") or path.name.endswith("_test.py") or path.name == "conftest.py")
+    return path.suffix == ".py" and (
+        path.name.startswith("test_") or path.name.endswith("_test.py") or path.name == "conftest.py"
+    )
 
 
 def _handler_package(handler: str, root: Path, component: str) -> Path:
@@ -194,7 +209,9 @@ def _handler_package(handler: str, root: Path, component: str) -> Path:
                 break
             return candidate
     raise InvalidArgsError(
-        component, "handler", handler,
+        component,
+        "handler",
+        handler,
         f"module '{module}' not found under the project root {root} (expected {module.replace('.', '/')}.py)",
     )
 
@@ -227,27 +244,34 @@ def _vendor(requirements: bytes, how: Vendored, out: Path) -> dict[str, bytes]:
         staging.mkdir(parents=True)
         (staging / REQUIREMENTS).write_bytes(requirements)
         command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-compile", "--only-binary=:all:", "--implementation", "cp",
-            "--python-version", how.python_version,
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            how.python_version,
             *(arg for platform in how.platforms for arg in ("--platform", platform)),
             *how.extra_index_args,
-            "--target", str(staging / "site"), "-r", str(staging / REQUIREMENTS),
+            "--target",
+            str(staging / "site"),
+            "-r",
+            str(staging / REQUIREMENTS),
         ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise RuntimeError(
-                f"vendoring dependencies for {how.platforms} failed:\n{result.stderr.strip()}"
-            )
+            raise RuntimeError(f"vendoring dependencies for {how.platforms} failed:\n{result.stderr.strip()}")
         shutil.rmtree(cache_dir, ignore_errors=True)
         staging.rename(cache_dir)
         (cache_dir / ".complete").touch()
     site = cache_dir / "site"
     prefix = f"{how.target_dir.strip('/')}/" if how.target_dir else ""
-    return {
-        prefix + path.relative_to(site).as_posix(): path.read_bytes()
-        for path in _iter_vendored(site)
-    }
+    return {prefix + path.relative_to(site).as_posix(): path.read_bytes() for path in _iter_vendored(site)}
 
 
 def _iter_vendored(site: Path) -> Iterable[Path]:

@@ -108,9 +108,7 @@ def parse_schedule(expression: str) -> Schedule:
     if m := _CRON.match(text):
         parts = m.group(1).split()
         if len(parts) != 5:
-            raise ScheduleError(
-                f"cron needs 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}"
-            )
+            raise ScheduleError(f"cron needs 5 fields (minute hour day-of-month month day-of-week), got {len(parts)}")
         specs = [(0, 59, ()), (0, 23, ()), (1, 31, ()), (1, 12, _MONTHS_T), (0, 7, _DAYS_T)]
         fields = []
         for raw, (low, high, names) in zip(parts, specs, strict=True):
@@ -118,9 +116,7 @@ def parse_schedule(expression: str) -> Schedule:
             field.values()  # validates
             fields.append(field)
         return Cron(*fields)
-    raise ScheduleError(
-        "expected 'rate(N minutes|hours|days)' or 'cron(minute hour day-of-month month day-of-week)'"
-    )
+    raise ScheduleError("expected 'rate(N minutes|hours|days)' or 'cron(minute hour day-of-month month day-of-week)'")
 
 
 def rate_as_cron(rate: Rate) -> Cron | None:

@@ -113,7 +113,7 @@ class _RecordingMonitor(_mocks.MockMonitor):
         super().__init__(_Recorder(stack))
         self.stack = stack
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - engine RPC name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             from google.protobuf import json_format
@@ -133,6 +133,14 @@ class _RecordingMonitor(_mocks.MockMonitor):
                 )
             )
         return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        # Components report their outputs here; keep them on the component's record.
+        outputs = _unwrap_secrets(_mocks.rpc.deserialize_properties(request.outputs))
+        for resource in self.stack.resources:
+            if resource.urn == request.urn:
+                resource.outputs = outputs
+        return super().RegisterResourceOutputs(request)
 
 
 class MockStack:
@@ -179,8 +187,8 @@ class MockStack:
     def __enter__(self) -> MockStack:
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
-        _settings.SETTINGS.rpc_manager.clear()
-        _settings.SETTINGS.outputs.clear()
+        _engine_settings().rpc_manager.clear()
+        _engine_settings().outputs.clear()
         _settings.ROOT.set(None)
         set_all_config(dict(self.config), list(self.secret_keys))
         self._saved_root_env = os.environ.get("OMNICLOUD_PROJECT_ROOT")
@@ -228,11 +236,7 @@ class MockStack:
     def find(self, type_: str | None = None, name: str | None = None) -> list[RecordedResource]:
         """Resources of a type token (exact, e.g. ``aws:lambda/function:Function``) and/or name."""
         self.settle()
-        return [
-            r
-            for r in self.resources
-            if (type_ is None or r.type == type_) and (name is None or r.name == name)
-        ]
+        return [r for r in self.resources if (type_ is None or r.type == type_) and (name is None or r.name == name)]
 
     def one(self, type_: str, name: str | None = None) -> RecordedResource:
         """Exactly one resource of that type (and name); fails with what was found otherwise."""
@@ -262,6 +266,11 @@ class MockStack:
         return [r.type for r in self.resources]
 
 
+def _engine_settings() -> Any:
+    # The SDK builds SETTINGS' attributes dynamically; type checkers can't see them.
+    return _settings.SETTINGS
+
+
 def _drain(loop: asyncio.AbstractEventLoop) -> None:
     """Cancel what a failed program left pending, so the next stack starts clean and quiet."""
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
@@ -269,8 +278,8 @@ def _drain(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel()
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    _settings.SETTINGS.rpc_manager.clear()
-    _settings.SETTINGS.outputs.clear()
+    _engine_settings().rpc_manager.clear()
+    _engine_settings().outputs.clear()
 
 
 def assert_props(resource: RecordedResource, expected: Mapping[str, Any]) -> None:
@@ -325,9 +334,7 @@ def _short_hash(*parts: str, length: int = 8) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
-def _computed_outputs(
-    type_: str, name: str, inputs: Mapping[str, Any], config: Mapping[str, str]
-) -> dict[str, Any]:
+def _computed_outputs(type_: str, name: str, inputs: Mapping[str, Any], config: Mapping[str, str]) -> dict[str, Any]:
     """Outputs the real provider computes, shaped like the real thing."""
     package = type_.split(":", 1)[0]
     if package == "aws":
@@ -336,7 +343,10 @@ def _computed_outputs(
         return _azure_outputs(type_, name, inputs, config.get("azure-native:location", "westeurope"))
     if package == "gcp":
         return _gcp_outputs(
-            type_, name, inputs, config.get("gcp:project", "omnicloud-test"),
+            type_,
+            name,
+            inputs,
+            config.get("gcp:project", "omnicloud-test"),
             config.get("gcp:region", "us-central1"),
         )
     return {}
@@ -381,7 +391,9 @@ def _aws_outputs(type_: str, name: str, inputs: Mapping[str, Any], region: str) 
 def _azure_outputs(type_: str, name: str, inputs: Mapping[str, Any], location: str) -> dict[str, Any]:
     _, module, kind = type_.split(":")
     name_keys = [k for k in inputs if k.endswith("Name") and k != "resourceGroupName"]
-    given = next((inputs[k] for k in name_keys if isinstance(inputs[k], str) and k.lower().startswith(kind.lower()[:4])), None)
+    given = next(
+        (inputs[k] for k in name_keys if isinstance(inputs[k], str) and k.lower().startswith(kind.lower()[:4])), None
+    )
     physical = given or f"{name.replace('-', '')}{_short_hash(name)}"
     group = inputs.get("resourceGroupName") or physical
     provider_ns = {
@@ -415,20 +427,24 @@ def _azure_outputs(type_: str, name: str, inputs: Mapping[str, Any], location: s
             "table": f"https://{physical}.table.core.windows.net/",
         }
     if kind == "Component":
-        out["connectionString"] = f"InstrumentationKey={_uuid(name, 'ikey')};IngestionEndpoint=https://{location}.in.applicationinsights.azure.com/"
+        out["connectionString"] = (
+            f"InstrumentationKey={_uuid(name, 'ikey')};IngestionEndpoint=https://{location}.in.applicationinsights.azure.com/"
+        )
     return out
 
 
-def _gcp_outputs(
-    type_: str, name: str, inputs: Mapping[str, Any], project: str, region: str
-) -> dict[str, Any]:
+def _gcp_outputs(type_: str, name: str, inputs: Mapping[str, Any], project: str, region: str) -> dict[str, Any]:
     out: dict[str, Any] = {"project": inputs.get("project", project)}
     location = inputs.get("location") or inputs.get("region") or region
     if type_ == "gcp:serviceaccount/account:Account":
         account = inputs.get("accountId", name)
         email = f"{account}@{project}.iam.gserviceaccount.com"
-        out.update(email=email, name=f"projects/{project}/serviceAccounts/{email}",
-                   member=f"serviceAccount:{email}", uniqueId=_short_hash(name, length=21))
+        out.update(
+            email=email,
+            name=f"projects/{project}/serviceAccounts/{email}",
+            member=f"serviceAccount:{email}",
+            uniqueId=_short_hash(name, length=21),
+        )
         out["id"] = out["name"]
     elif type_ == "gcp:cloudfunctionsv2/function:Function":
         physical = _physical(name, inputs)
@@ -436,11 +452,18 @@ def _gcp_outputs(
         run_uri = f"https://{physical}-{_short_hash(name, length=10)}-uc.a.run.app"
         service_config = dict(inputs.get("serviceConfig") or {})
         service_config.update(uri=run_uri, service=f"projects/{project}/locations/{location}/services/{physical}")
-        out.update(id=full, name=physical, url=f"https://{location}-{project}.cloudfunctions.net/{physical}",
-                   serviceConfig=service_config, state="ACTIVE")
+        out.update(
+            id=full,
+            name=physical,
+            url=f"https://{location}-{project}.cloudfunctions.net/{physical}",
+            serviceConfig=service_config,
+            state="ACTIVE",
+        )
     elif type_ == "gcp:storage/bucket:Bucket":
         physical = _physical(name, inputs)
-        out.update(name=physical, url=f"gs://{physical}", selfLink=f"https://www.googleapis.com/storage/v1/b/{physical}")
+        out.update(
+            name=physical, url=f"gs://{physical}", selfLink=f"https://www.googleapis.com/storage/v1/b/{physical}"
+        )
     elif type_ == "gcp:cloudscheduler/job:Job":
         physical = _physical(name, inputs)
         out.update(name=physical, id=f"projects/{project}/locations/{location}/jobs/{physical}")

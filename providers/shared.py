@@ -49,7 +49,9 @@ def apply_overrides(
     for key in extra:
         if key not in valid:
             raise InvalidArgsError(
-                component, f"overrides.{cloud}.{key}", extra[key],
+                component,
+                f"overrides.{cloud}.{key}",
+                extra[key],
                 f"not a property of {resource_type.__module__}.{resource_type.__name__}; "
                 f"valid: {', '.join(sorted(valid))}",
                 cloud=cloud,

@@ -4,12 +4,12 @@ Each provider injects these when it creates a function; the entry adapters read 
 invocation time. They are the only contract between deploy time and run time besides the
 handler code itself, so the names never change after release.
 
-* :data:`HANDLER` – the handler as ``module.function`` under the project root,
+* :data:`HANDLER`: the handler as ``module.function`` under the project root,
   e.g. ``"functions.api.handle"``.
-* :data:`FUNCTION` – the component's logical name (``Function("api", ...)`` → ``"api"``),
+* :data:`FUNCTION`: the component's logical name (``Function("api", ...)`` → ``"api"``),
   reported to handlers as :attr:`Context.function <components.runtime.Context.function>`.
-* :data:`CLOUD` – ``"aws"``, ``"azure"``, ``"gcp"`` or ``"local"``.
-* :data:`SCHEDULE` – the portable schedule expression, e.g. ``"rate(5 minutes)"`` or
+* :data:`CLOUD`: ``"aws"``, ``"azure"``, ``"gcp"`` or ``"local"``.
+* :data:`SCHEDULE`: the portable schedule expression, e.g. ``"rate(5 minutes)"`` or
   ``"cron(0 2 * * *)"``; set only on scheduled functions.
 """
 

@@ -38,8 +38,28 @@ from providers.shared import apply_overrides, merged_environment, tags_for
 MEMORY_MB = (128, 10240)
 TIMEOUT_MAX_S = 900
 LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 MAX_TAGS = 50
 ENTRY_HANDLER = "components.runtime.adapters.aws.handler"
@@ -87,23 +107,56 @@ class AwsFunctionProvider:
         component = f"Function '{name}'"
         naming.check_function_name(component, name)
         low, high = MEMORY_MB
-        require(low <= args.memory_mb <= high, component, "memory_mb", args.memory_mb,
-                f"Lambda memory is {low}-{high} MB", cloud="aws")
-        require(args.timeout_s <= TIMEOUT_MAX_S, component, "timeout_s", args.timeout_s,
-                f"Lambda runs at most {TIMEOUT_MAX_S} s", cloud="aws")
-        require(args.log_retention_days in LOG_RETENTION_DAYS, component, "log_retention_days",
-                args.log_retention_days,
-                f"CloudWatch Logs retention is one of {LOG_RETENTION_DAYS} days", cloud="aws")
+        require(
+            low <= args.memory_mb <= high,
+            component,
+            "memory_mb",
+            args.memory_mb,
+            f"Lambda memory is {low}-{high} MB",
+            cloud="aws",
+        )
+        require(
+            args.timeout_s <= TIMEOUT_MAX_S,
+            component,
+            "timeout_s",
+            args.timeout_s,
+            f"Lambda runs at most {TIMEOUT_MAX_S} s",
+            cloud="aws",
+        )
+        require(
+            args.log_retention_days in LOG_RETENTION_DAYS,
+            component,
+            "log_retention_days",
+            args.log_retention_days,
+            f"CloudWatch Logs retention is one of {LOG_RETENTION_DAYS} days",
+            cloud="aws",
+        )
         if args.max_instances is not None:
-            require(args.min_instances <= args.max_instances, component, "min_instances",
-                    args.min_instances,
-                    f"provisioned concurrency cannot exceed reserved concurrency "
-                    f"(max_instances={args.max_instances})", cloud="aws")
-        require(len(tags_for(name, args)) <= MAX_TAGS, component, "tags", args.tags,
-                f"Lambda allows at most {MAX_TAGS} tags", cloud="aws")
+            require(
+                args.min_instances <= args.max_instances,
+                component,
+                "min_instances",
+                args.min_instances,
+                f"provisioned concurrency cannot exceed reserved concurrency (max_instances={args.max_instances})",
+                cloud="aws",
+            )
+        require(
+            len(tags_for(name, args)) <= MAX_TAGS,
+            component,
+            "tags",
+            args.tags,
+            f"Lambda allows at most {MAX_TAGS} tags",
+            cloud="aws",
+        )
         for key, value in args.tags.items():
-            require(len(key) <= 128 and len(value) <= 256, component, f"tags.{key}", value,
-                    "AWS tag keys are at most 128 characters, values at most 256", cloud="aws")
+            require(
+                len(key) <= 128 and len(value) <= 256,
+                component,
+                f"tags.{key}",
+                value,
+                "AWS tag keys are at most 128 characters, values at most 256",
+                cloud="aws",
+            )
         if args.schedule is not None:
             try:
                 to_scheduler_expression(parse_schedule(args.schedule))
@@ -132,9 +185,7 @@ class AwsFunctionProvider:
             f"{name}-logs",
             role=role.id,
             policy=log_group.arn.apply(
-                lambda arn: _policy(
-                    [{"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": f"{arn}:*"}]
-                )
+                lambda arn: _policy([{"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": f"{arn}:*"}])
             ),
             opts=child,
         )
@@ -149,7 +200,9 @@ class AwsFunctionProvider:
             component=f"Function '{name}'",
         )
         function_kwargs = apply_overrides(
-            f"Function '{name}'", "aws", aws.lambda_.Function,
+            f"Function '{name}'",
+            "aws",
+            aws.lambda_.Function,
             {
                 "role": role.arn,
                 "runtime": _RUNTIMES[args.runtime],
@@ -160,9 +213,7 @@ class AwsFunctionProvider:
                 "memory_size": args.memory_mb,
                 "timeout": args.timeout_s,
                 "description": args.description or f"omnicloud Function '{name}' ({args.handler})",
-                "environment": aws.lambda_.FunctionEnvironmentArgs(
-                    variables=merged_environment("aws", name, args)
-                ),
+                "environment": aws.lambda_.FunctionEnvironmentArgs(variables=merged_environment("aws", name, args)),
                 "logging_config": aws.lambda_.FunctionLoggingConfigArgs(
                     log_format="JSON",
                     log_group=log_group.name,
@@ -181,9 +232,7 @@ class AwsFunctionProvider:
             **function_kwargs,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_policy, log_group]),
         )
-        resources = AwsFunctionResources(
-            function=function, role=role, log_group=log_group, log_policy=log_policy
-        )
+        resources = AwsFunctionResources(function=function, role=role, log_group=log_group, log_policy=log_policy)
         target_arn: pulumi.Output[str] = function.arn
         qualifier: pulumi.Input[str] | None = None
         if args.min_instances > 0:
@@ -306,9 +355,7 @@ def _schedule(
     dead_letter_policy = aws.iam.RolePolicy(
         f"{name}-dlq",
         role=resources.role.id,
-        policy=dead_letters.arn.apply(
-            lambda arn: _policy([{"Action": ["sqs:SendMessage"], "Resource": arn}])
-        ),
+        policy=dead_letters.arn.apply(lambda arn: _policy([{"Action": ["sqs:SendMessage"], "Resource": arn}])),
         opts=opts,
     )
     async_config = aws.lambda_.FunctionEventInvokeConfig(
@@ -318,9 +365,7 @@ def _schedule(
         maximum_retry_attempts=2,
         maximum_event_age_in_seconds=SCHEDULE_MAX_EVENT_AGE_S // 4,
         destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-            on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                destination=dead_letters.arn
-            )
+            on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(destination=dead_letters.arn)
         ),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[dead_letter_policy])),
     )
@@ -367,9 +412,7 @@ def _assume_role_policy(service: str) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            ],
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
         },
         sort_keys=True,
     )

@@ -22,12 +22,19 @@ LOG_GROUP_MAX = 512
 def check_function_name(component: str, name: str) -> None:
     """Lambda names: 1-64 of ``[A-Za-z0-9_-]``, auto-name suffix included."""
     require(
-        bool(LAMBDA_NAME.match(name)), component, "name", name,
-        "Lambda names allow only letters, digits, '-' and '_'", cloud="aws",
+        bool(LAMBDA_NAME.match(name)),
+        component,
+        "name",
+        name,
+        "Lambda names allow only letters, digits, '-' and '_'",
+        cloud="aws",
     )
     limit = LAMBDA_NAME_MAX - AUTONAME_SUFFIX - len("-role")
     require(
-        len(name) <= limit, component, "name", name,
+        len(name) <= limit,
+        component,
+        "name",
+        name,
         f"at most {limit} characters (Lambda/IAM role names are at most 64, "
         f"and Pulumi adds an {AUTONAME_SUFFIX}-character suffix)",
         cloud="aws",

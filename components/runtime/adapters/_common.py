@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from components.runtime import env
+from components.runtime.events import BINARY_CONTENT_TYPE, HttpResponse
 
 SCHEDULED_KIND = "scheduled"
 
@@ -101,3 +102,17 @@ def is_text(content_type: str | None) -> bool:
         or mime.endswith("+json")
         or mime.endswith("+xml")
     )
+
+
+def response_headers(response: HttpResponse) -> dict[str, str]:
+    """The headers to send: the handler's, plus ``application/octet-stream`` when it sent a
+    body without a content type.
+
+    Each platform has its own default otherwise (Lambda ``application/json``, Azure
+    ``text/plain``, flask ``text/html``); one explicit, non-rendering default keeps the
+    clouds identical and stops browsers treating reflected input as HTML.
+    """
+    headers = dict(response.headers)
+    if response.body and response.header("content-type") is None:
+        headers["content-type"] = BINARY_CONTENT_TYPE
+    return headers

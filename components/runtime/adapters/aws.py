@@ -27,6 +27,7 @@ from components.runtime.adapters._common import (
     is_text,
     now_utc,
     parse_time,
+    response_headers,
     schedule_expression,
     scheduled_input,
 )
@@ -104,8 +105,9 @@ def to_http_request(event: Mapping[str, Any]) -> HttpRequest:
 def to_function_url_response(response: HttpResponse) -> dict[str, Any]:
     """An :class:`HttpResponse` as a Function URL response dict (binary bodies base64)."""
     content = response.content
-    out: dict[str, Any] = {"statusCode": response.status, "headers": dict(response.headers)}
-    text = _as_text(response, content)
+    headers = response_headers(response)
+    out: dict[str, Any] = {"statusCode": response.status, "headers": headers}
+    text = _as_text(headers, content)
     if text is None:
         out["body"] = base64.b64encode(content).decode("ascii")
         out["isBase64Encoded"] = True
@@ -117,13 +119,12 @@ def to_function_url_response(response: HttpResponse) -> dict[str, Any]:
     return out
 
 
-def _as_text(response: HttpResponse, content: bytes) -> str | None:
+def _as_text(headers: Mapping[str, str], content: bytes) -> str | None:
     """The body as text when it is safe to send it unencoded, else None."""
-    content_type = response.header("content-type")
-    if content_type is None and not isinstance(response.body, str):
-        # No declared type: only an empty body is trivially text.
-        return "" if not content else None
-    if content_type is not None and not is_text(content_type):
+    if not content:
+        return ""
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    if not is_text(content_type):
         return None
     try:
         return content.decode("utf-8")
@@ -135,8 +136,6 @@ def to_scheduled(inner: Mapping[str, Any], function: str) -> Scheduled:
     """omnicloud's Scheduler input (the dict inside ``"omnicloud"``) as :class:`Scheduled`."""
     raw_time = inner.get("time")
     when = (
-        parse_time(raw_time, what="EventBridge Scheduler input 'time'")
-        if raw_time
-        else now_utc()
+        parse_time(raw_time, what="EventBridge Scheduler input 'time'") if raw_time else now_utc()
     )
     return Scheduled(schedule=schedule_expression(inner), time=when, function=function)

@@ -1,0 +1,1 @@
+"""The Azure target: Functions on Linux Flex Consumption, Application Insights, managed identity."""
