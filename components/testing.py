@@ -105,7 +105,7 @@ class _Recorder(_mocks.Mocks):
             raise UnmockedCallError(
                 f"invoke {args.token} was called with {args.args}; pass calls={{{args.token!r}: ...}}"
             )
-        return handler(dict(args.args)), None
+        return handler(dict(args.args)), []
 
 
 class _RecordingMonitor(_mocks.MockMonitor):
