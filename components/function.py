@@ -9,6 +9,7 @@ import pulumi
 from components._args import coerce_args
 from components._component import OmnicloudComponent
 from components.function_args import FunctionArgs
+from components.packaging import locate_handler
 
 
 class Function(OmnicloudComponent):
@@ -39,6 +40,8 @@ class Function(OmnicloudComponent):
         cloud: str | None = None,
     ) -> None:
         self.args = coerce_args(f"Function '{name}'", FunctionArgs, args)
+        # Same check on every target: the handler's module must exist in the project.
+        locate_handler(self.args.handler, f"Function '{name}'")
         provider = self._start("function", name, self.args, opts, cloud)
         built = provider.create(name, self.args, self)
         self.name = built.name

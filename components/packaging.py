@@ -198,6 +198,11 @@ def _is_test_file(path: Path) -> bool:
     )
 
 
+def locate_handler(handler: str, component: str, root: Path | None = None) -> Path:
+    """The handler's top-level package or module; :class:`InvalidArgsError` when it is missing."""
+    return _handler_package(handler, (root or project_root()).resolve(), component)
+
+
 def _handler_package(handler: str, root: Path, component: str) -> Path:
     """The top-level package (directory) or module (file) the handler lives in."""
     module = handler.rsplit(".", 1)[0]

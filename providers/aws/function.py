@@ -62,6 +62,7 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 MAX_TAGS = 50
+DESCRIPTION_MAX = 256
 ENTRY_HANDLER = "components.runtime.adapters.aws.handler"
 ALIAS = "live"
 # Scheduler retries a failed delivery this many times, for up to a day, then dead-letters.
@@ -105,7 +106,18 @@ class AwsFunctionProvider:
 
     def validate(self, name: str, args: FunctionArgs) -> None:
         component = f"Function '{name}'"
-        naming.check_function_name(component, name)
+        naming.check_function_name(component, name, scheduled=args.schedule is not None)
+        # Unknown override keys must fail here, before create() registers anything.
+        apply_overrides(component, "aws", aws.lambda_.Function, {}, args.overrides)
+        description = _description(name, args)
+        require(
+            len(description) <= DESCRIPTION_MAX,
+            component,
+            "description",
+            description,
+            f"Lambda descriptions are at most {DESCRIPTION_MAX} characters",
+            cloud="aws",
+        )
         low, high = MEMORY_MB
         require(
             low <= args.memory_mb <= high,
@@ -212,7 +224,7 @@ class AwsFunctionProvider:
                 "architectures": [architecture],
                 "memory_size": args.memory_mb,
                 "timeout": args.timeout_s,
-                "description": args.description or f"omnicloud Function '{name}' ({args.handler})",
+                "description": _description(name, args),
                 "environment": aws.lambda_.FunctionEnvironmentArgs(variables=merged_environment("aws", name, args)),
                 "logging_config": aws.lambda_.FunctionLoggingConfigArgs(
                     log_format="JSON",
@@ -406,6 +418,10 @@ def _schedule(
         dead_letter_policy=dead_letter_policy,
         async_invoke_config=async_config,
     )
+
+
+def _description(name: str, args: FunctionArgs) -> str:
+    return args.description or f"omnicloud Function '{name}' ({args.handler})"
 
 
 def _assume_role_policy(service: str) -> str:

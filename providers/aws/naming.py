@@ -19,8 +19,12 @@ SCHEDULE_NAME_MAX = 64
 LOG_GROUP_MAX = 512
 
 
-def check_function_name(component: str, name: str) -> None:
-    """Lambda names: 1-64 of ``[A-Za-z0-9_-]``, auto-name suffix included."""
+def check_function_name(component: str, name: str, *, scheduled: bool = False) -> None:
+    """Lambda names: 1-64 of ``[A-Za-z0-9_-]``, auto-name suffix included.
+
+    The longest auto-named child decides the limit: the role ``<name>-role``, or with a
+    schedule the Scheduler's role ``<name>-scheduler`` (IAM role names are at most 64).
+    """
     require(
         bool(LAMBDA_NAME.match(name)),
         component,
@@ -29,14 +33,15 @@ def check_function_name(component: str, name: str) -> None:
         "Lambda names allow only letters, digits, '-' and '_'",
         cloud="aws",
     )
-    limit = LAMBDA_NAME_MAX - AUTONAME_SUFFIX - len("-role")
+    suffix = "-scheduler" if scheduled else "-role"
+    limit = min(LAMBDA_NAME_MAX, ROLE_NAME_MAX - len(suffix)) - AUTONAME_SUFFIX
     require(
         len(name) <= limit,
         component,
         "name",
         name,
-        f"at most {limit} characters (Lambda/IAM role names are at most 64, "
-        f"and Pulumi adds an {AUTONAME_SUFFIX}-character suffix)",
+        f"at most {limit} characters (Lambda/IAM role names are at most 64, the role is "
+        f"'<name>{suffix}', and Pulumi adds an {AUTONAME_SUFFIX}-character suffix)",
         cloud="aws",
     )
 
