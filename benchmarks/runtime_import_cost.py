@@ -101,7 +101,7 @@ def measure(stmt: str, runs: int) -> tuple[list[float], int, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Import cost of the function runtime.")
     parser.add_argument("--runs", type=int, default=15, help="samples per row (default 15)")
     parser.add_argument("--reference", action="store_true", help="add pulumi/pydantic rows")
     args = parser.parse_args(argv)

@@ -102,17 +102,13 @@ class HttpResponse:
         object.__setattr__(self, "cookies", tuple(self.cookies))
 
     @classmethod
-    def json(
-        cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None
-    ) -> HttpResponse:
+    def json(cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> HttpResponse:
         """A JSON response (``Content-Type: application/json``)."""
         body = _json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         return cls(status, body, {"content-type": JSON_CONTENT_TYPE, **(headers or {})})
 
     @classmethod
-    def text(
-        cls, s: str, status: int = 200, headers: Mapping[str, str] | None = None
-    ) -> HttpResponse:
+    def text(cls, s: str, status: int = 200, headers: Mapping[str, str] | None = None) -> HttpResponse:
         """A plain-text response (``Content-Type: text/plain; charset=utf-8``)."""
         return cls(status, s, {"content-type": TEXT_CONTENT_TYPE, **(headers or {})})
 

@@ -73,9 +73,7 @@ def _clear_cache() -> None:
 def _load(spec: str) -> Handler:
     module_name, _, attr = spec.rpartition(".")
     if not module_name or not attr:
-        raise HandlerLoadError(
-            f"handler {spec!r} must be 'module.function', e.g. 'functions.api.handle'"
-        )
+        raise HandlerLoadError(f"handler {spec!r} must be 'module.function', e.g. 'functions.api.handle'")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -92,9 +90,7 @@ def _load(spec: str) -> Handler:
     if fn is None:
         raise HandlerLoadError(f"handler {spec!r}: module {module_name!r} has no {attr!r}")
     if not callable(fn):
-        raise HandlerLoadError(
-            f"handler {spec!r}: {attr!r} is a {type(fn).__name__}, not a function"
-        )
+        raise HandlerLoadError(f"handler {spec!r}: {attr!r} is a {type(fn).__name__}, not a function")
     return fn
 
 
@@ -120,8 +116,7 @@ def to_http_response(result: object) -> HttpResponse:
             return HttpResponse(204)
         case _:
             raise TypeError(
-                f"HTTP handler returned {type(result).__name__}; expected HttpResponse, "
-                "dict, list, str, bytes or None"
+                f"HTTP handler returned {type(result).__name__}; expected HttpResponse, dict, list, str, bytes or None"
             )
 
 

@@ -56,8 +56,9 @@ DEFAULT_MAX_INSTANCES = 100
 HTTP_TIMEOUT_MAX_S = 230
 """The front-end load balancer ends any HTTP request after 230 s, whatever functionTimeout says."""
 TIMEOUT_MAX_S = 3600
-"""Flex's functionTimeout is unbounded, but scale-in drains executions for at most 60 minutes,
-so a longer invocation can be cut short; 60 minutes is the longest that is guaranteed."""
+"""Flex's functionTimeout is unbounded (default 30 min), but scale-in drains executions for at
+most 60 minutes (event-driven-scaling.md, "Scale-in behaviors"), so a longer invocation can be
+cut short; 60 minutes is the longest that is guaranteed."""
 PYTHON_VERSIONS = {"python3.11": "3.11", "python3.12": "3.12", "python3.13": "3.13"}
 """Python versions GA on Flex Consumption (supported-languages, "Languages by runtime version")."""
 # Application Insights retention (the Component's RetentionInDays allowed values).
@@ -114,6 +115,8 @@ class AzureFunctionProvider:
         _check_settings(component, args)
         if args.schedule is not None:
             ncrontab(component, args.schedule)
+        # Checks the override names now, so a typo fails before anything is registered.
+        apply_overrides(component, CLOUD, web.WebApp, {}, args.overrides)
 
     def create(self, name: str, args: FunctionArgs, parent: pulumi.ComponentResource) -> FunctionOutputs:
         component = f"Function '{name}'"
@@ -262,8 +265,8 @@ def _check_timeout(component: str, args: FunctionArgs) -> None:
                 f"HTTP requests end after {HTTP_TIMEOUT_MAX_S} s at the Azure front end, "
                 "whatever the function timeout", cloud=CLOUD)
     require(args.timeout_s <= TIMEOUT_MAX_S, component, "timeout_s", args.timeout_s,
-            f"at most {TIMEOUT_MAX_S} s: Flex Consumption guarantees an execution 60 minutes "
-            "when instances scale in", cloud=CLOUD)
+            f"at most {TIMEOUT_MAX_S} s: Flex Consumption lets a running execution finish for "
+            "at most 60 minutes when instances scale in", cloud=CLOUD)
 
 
 def _check_tags(component: str, name: str, args: FunctionArgs) -> None:

@@ -57,12 +57,16 @@ def render_field(field: CronField) -> str:
     low, high = field.low, 6 if field.names and field.high == 7 else field.high
     if values == list(range(low, high + 1)):
         return "*"
-    if len(values) >= 3:
+    if len(values) >= 2:
         step = values[1] - values[0]
         if step > 1 and values == list(range(values[0], values[-1] + 1, step)):
-            if values[0] == low and values[-1] + step > high:
+            # Two values read better as a list unless the step evenly divides the cycle
+            # (``*/30`` minutes, ``*/12`` hours); three or more read better as a step.
+            cycle = (high - low + 1) % step == 0 or len(values) >= 3
+            if values[0] == low and values[-1] + step > high and cycle:
                 return f"*/{step}"
-            return f"{values[0]}-{values[-1]}/{step}"
+            if len(values) >= 3:
+                return f"{values[0]}-{values[-1]}/{step}"
     return ",".join(_runs(values))
 
 

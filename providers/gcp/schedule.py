@@ -7,7 +7,7 @@ written; it only removes what a unix-cron parser may read differently:
 
 * month and weekday names become numbers (``MON-FRI`` -> ``1-5``);
 * ``a/n`` (a start with a step but no end) becomes the explicit ``a-<max>/n``;
-* a weekday part that reaches 7 (Sunday) without ``*`` is written out with 0 for Sunday.
+* a weekday part bounded by 7 (Sunday) without ``*`` is written out with 0 for Sunday.
 
 A rate has no cron syntax of its own: ``rate(N unit)`` becomes the cron that fires exactly
 every N units when there is one (see :func:`components.schedule.rate_as_cron`), else it is
@@ -71,24 +71,17 @@ def _number(token: str, field: CronField) -> str:
 
 
 def _weekdays(field: CronField, translated: str) -> str:
-    """Rewrite parts that reach 7 as explicit days with Sunday as 0."""
+    """Write parts bounded by 7 (Sunday) as explicit days, Sunday as 0 (unix-cron's 0-6)."""
     parts = []
     for original, part in zip(field.text.split(","), translated.split(","), strict=True):
-        if part.startswith("*"):
-            parts.append(part)
-            continue
-        single = CronField(original, field.low, field.high, field.names)
-        raw_values = _raw_values(part)
-        if 7 in raw_values:
+        if not part.startswith("*") and 7 in _bounds(part):
+            single = CronField(original, field.low, field.high, field.names)
             parts.append(",".join(str(day) for day in sorted(single.values())))
         else:
             parts.append(part)
     return ",".join(parts)
 
 
-def _raw_values(part: str) -> set[int]:
-    """Values of a numeric part before weekday folding (7 kept as 7)."""
-    base, _, step_text = part.partition("/")
-    step = int(step_text) if step_text else 1
-    low, _, high = base.partition("-")
-    return set(range(int(low), int(high or low) + 1, step))
+def _bounds(part: str) -> tuple[int, ...]:
+    """The numbers a numeric part starts and ends at (its step excluded)."""
+    return tuple(int(number) for number in part.partition("/")[0].split("-"))

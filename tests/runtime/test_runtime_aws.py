@@ -100,15 +100,21 @@ def test_get_with_query_and_cookies_reaches_handler_as_portable_request(
     assert seen["invocation_id"] == LAMBDA_CONTEXT.aws_request_id
 
 
-def test_context_falls_back_to_lambda_function_name(
-    user_app: UserApp, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_context_falls_back_to_lambda_function_name(user_app: UserApp, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMNICLOUD_FUNCTION")
     response = aws.handler(GET_EVENT, LAMBDA_CONTEXT)
     assert response is not None
     assert echo(response)["function"] == "api-fn-3f9a2c1"
     _, ctx = user_app.calls[-1]
     assert ctx.native is LAMBDA_CONTEXT
+
+
+def test_percent_encoded_raw_path_is_decoded(user_app: UserApp) -> None:
+    event = copy.deepcopy(GET_EVENT)
+    event["rawPath"] = "/files/r%C3%A9sum%C3%A9%20v2.pdf"
+    aws.handler(event, LAMBDA_CONTEXT)
+    [(request, _)] = user_app.calls
+    assert request.path == "/files/résumé v2.pdf"
 
 
 def test_post_with_base64_body_is_decoded_before_the_handler(user_app: UserApp) -> None:
@@ -179,9 +185,12 @@ def test_body_without_content_type_is_sent_as_octet_stream_base64() -> None:
     assert (out["isBase64Encoded"], base64.b64decode(out["body"])) == (True, b"abc")
 
 
-@given(body=st.binary(max_size=512), content_type=st.sampled_from(
-    ["text/plain; charset=utf-8", "application/json", "image/png", "application/vnd.api+json"]
-))
+@given(
+    body=st.binary(max_size=512),
+    content_type=st.sampled_from(
+        ["text/plain; charset=utf-8", "application/json", "image/png", "application/vnd.api+json"]
+    ),
+)
 def test_function_url_response_body_round_trips_any_bytes(body: bytes, content_type: str) -> None:
     out = aws.to_function_url_response(HttpResponse(200, body, {"content-type": content_type}))
     sent = base64.b64decode(out["body"]) if out["isBase64Encoded"] else out["body"].encode()
@@ -210,19 +219,24 @@ def test_scheduler_input_becomes_scheduled_with_parsed_time(user_app: UserApp) -
     assert ctx.cloud == "aws"
 
 
-def test_scheduled_handler_failure_propagates_to_lambda(
-    user_app: UserApp, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_scheduled_handler_failure_propagates_to_lambda(user_app: UserApp, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMNICLOUD_HANDLER", user_app.spec("failing"))
-    event = {"omnicloud": {"kind": "scheduled", "schedule": "rate(5 minutes)",
-                           "time": "2025-03-12T02:05:00Z", "execution_id": "x"}}
+    event = {
+        "omnicloud": {
+            "kind": "scheduled",
+            "schedule": "rate(5 minutes)",
+            "time": "2025-03-12T02:05:00Z",
+            "execution_id": "x",
+        }
+    }
     with pytest.raises(RuntimeError, match="scheduled job failed"):
         aws.handler(event, LAMBDA_CONTEXT)
 
 
 def test_scheduler_input_with_unparsable_time_is_a_clear_error(user_app: UserApp) -> None:
-    event = {"omnicloud": {"kind": "scheduled", "schedule": "rate(5 minutes)",
-                           "time": "<aws.scheduler.scheduled-time>"}}
+    event = {
+        "omnicloud": {"kind": "scheduled", "schedule": "rate(5 minutes)", "time": "<aws.scheduler.scheduled-time>"}
+    }
     with pytest.raises(ValueError, match="not an ISO-8601 timestamp"):
         aws.handler(event, LAMBDA_CONTEXT)
 

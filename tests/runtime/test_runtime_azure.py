@@ -74,18 +74,14 @@ def http_request(method: str, url: str, body: bytes = b"", **headers: str) -> fu
 
 
 @pytest.mark.parametrize(("http", "level"), [("public", "ANONYMOUS"), ("private", "FUNCTION")])
-def test_http_trigger_is_a_catch_all_route_with_the_right_auth_level(
-    http: str, level: str
-) -> None:
+def test_http_trigger_is_a_catch_all_route_with_the_right_auth_level(http: str, level: str) -> None:
     fns = functions_by_name(azure.build_app(http=http, schedule=None))
 
     assert list(fns) == [azure.HTTP_FUNCTION]
     trigger = bindings(fns[azure.HTTP_FUNCTION])["httpTrigger"]
     assert trigger["route"] == "{*path}"
     assert trigger["authLevel"] == level
-    assert sorted(trigger["methods"]) == sorted(
-        ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-    )
+    assert sorted(trigger["methods"]) == sorted(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
     assert bindings(fns[azure.HTTP_FUNCTION])["http"]["direction"] == "OUT"
 
 
@@ -118,9 +114,7 @@ def test_entry_functions_annotate_with_real_azure_types_for_worker_binding() -> 
     assert timer_hints["timer"] is func.TimerRequest
 
 
-@pytest.mark.parametrize(
-    ("http", "schedule"), [("intranet", None), (None, "0 2 * * *"), (None, "cron(0 2 * * *)")]
-)
+@pytest.mark.parametrize(("http", "schedule"), [("intranet", None), (None, "0 2 * * *"), (None, "cron(0 2 * * *)")])
 def test_malformed_arguments_are_rejected(http: str | None, schedule: str | None) -> None:
     with pytest.raises(ValueError):
         azure.build_app(http=http, schedule=schedule)
@@ -154,6 +148,23 @@ def test_http_invocation_reaches_handler_as_portable_request(user_app: UserApp) 
     assert (seen["function"], seen["cloud"], seen["invocation_id"]) == ("api", "azure", "inv-az-1")
 
 
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        ("203.0.113.9:50312", "203.0.113.9"),
+        ("[2001:db8::7]:443", "2001:db8::7"),
+        ("2001:db8::7", "2001:db8::7"),
+        ("198.51.100.1:1, 10.0.0.4:2", "198.51.100.1"),
+    ],
+)
+def test_source_ip_strips_the_port_app_service_appends(user_app: UserApp, forwarded: str, expected: str) -> None:
+    fn = functions_by_name(azure.build_app(http="public", schedule=None))[azure.HTTP_FUNCTION]
+    req = http_request("GET", "https://h.net/", X_Forwarded_For=forwarded)
+    fn.get_user_function()(req=req, context=FakeContext("http", "i"))
+    [(request, _)] = user_app.calls
+    assert request.source_ip == expected
+
+
 def test_post_body_and_binary_response_pass_through_unchanged(user_app: UserApp) -> None:
     fn = functions_by_name(azure.build_app(http="private", schedule=None))[azure.HTTP_FUNCTION]
     ctx = FakeContext("http", "inv-az-2")
@@ -180,9 +191,7 @@ def test_response_cookies_become_separate_set_cookie_headers(user_app: UserApp) 
 
 def test_handler_exception_is_a_generic_500(user_app: UserApp) -> None:
     fn = functions_by_name(azure.build_app(http="public", schedule=None))[azure.HTTP_FUNCTION]
-    resp = fn.get_user_function()(
-        req=http_request("GET", "https://h.net/boom"), context=FakeContext("http", "i")
-    )
+    resp = fn.get_user_function()(req=http_request("GET", "https://h.net/boom"), context=FakeContext("http", "i"))
     assert resp.status_code == 500
     assert json.loads(resp.get_body()) == {"error": "internal"}
 
@@ -194,9 +203,7 @@ def test_timer_invocation_is_scheduled_with_portable_expression_and_utc_now(
     fn = functions_by_name(azure.build_app(http=None, schedule=NCRONTAB))[azure.TIMER_FUNCTION]
 
     before = datetime.now(UTC).replace(microsecond=0)
-    result = fn.get_user_function()(
-        timer=TimerRequest(past_due=False), context=FakeContext("timer", "inv-t-1")
-    )
+    result = fn.get_user_function()(timer=TimerRequest(past_due=False), context=FakeContext("timer", "inv-t-1"))
 
     assert result is None
     [(event, ctx)] = user_app.calls
@@ -207,21 +214,15 @@ def test_timer_invocation_is_scheduled_with_portable_expression_and_utc_now(
     assert (ctx.cloud, ctx.invocation_id) == ("azure", "inv-t-1")
 
 
-def test_timer_handler_failure_propagates(
-    user_app: UserApp, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_timer_handler_failure_propagates(user_app: UserApp, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMNICLOUD_HANDLER", user_app.spec("failing"))
     fn = functions_by_name(azure.build_app(http=None, schedule=NCRONTAB))[azure.TIMER_FUNCTION]
     with pytest.raises(RuntimeError, match="scheduled job failed"):
         fn.get_user_function()(timer=TimerRequest(), context=FakeContext("timer", "i"))
 
 
-@pytest.mark.parametrize(
-    ("http", "ncrontab"), [("public", None), ("private", NCRONTAB), (None, NCRONTAB)]
-)
-def test_rendered_function_app_builds_an_equivalent_app(
-    http: str | None, ncrontab: str | None, tmp_path: Path
-) -> None:
+@pytest.mark.parametrize(("http", "ncrontab"), [("public", None), ("private", NCRONTAB), (None, NCRONTAB)])
+def test_rendered_function_app_builds_an_equivalent_app(http: str | None, ncrontab: str | None, tmp_path: Path) -> None:
     files = azure.entry_files(http, ncrontab)
     path = tmp_path / "function_app.py"
     path.write_text(files["function_app.py"])
@@ -229,10 +230,7 @@ def test_rendered_function_app_builds_an_equivalent_app(
     rendered = runpy.run_path(str(path))["app"]
 
     def shape(app: func.FunctionApp) -> list[dict[str, Any]]:
-        return [
-            {**json.loads(f.get_function_json()), "name": f.get_function_name()}
-            for f in app.get_functions()
-        ]
+        return [{**json.loads(f.get_function_json()), "name": f.get_function_name()} for f in app.get_functions()]
 
     assert isinstance(rendered, func.FunctionApp)
     assert shape(rendered) == shape(azure.build_app(http, ncrontab))

@@ -163,7 +163,7 @@ def test_load_handler_non_callable_attribute_is_rejected(user_app: UserApp) -> N
 
 
 def test_load_handler_spec_without_module_is_rejected() -> None:
-    with pytest.raises(HandlerLoadError, match="must be 'module.function'"):
+    with pytest.raises(HandlerLoadError, match=r"must be 'module\.function'"):
         load_handler("handle")
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import flask
 import functions_framework
 import pytest
 from flask.testing import FlaskClient
@@ -28,9 +29,7 @@ SCHEDULER_HEADERS = {
 
 
 @pytest.fixture
-def client(
-    user_app: UserApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FlaskClient]:
+def client(user_app: UserApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
     """functions-framework serving the rendered main.py, as Cloud Functions would."""
     source = tmp_path / "deploy" / "main.py"
     source.parent.mkdir()
@@ -41,6 +40,7 @@ def client(
     monkeypatch.setenv("FUNCTION_TARGET", gcp.ENTRY_POINT)
     previous_main = sys.modules.get("main")
     app = functions_framework.create_app(target=gcp.ENTRY_POINT, source=str(source))
+    assert isinstance(app, flask.Flask)  # an ASGI app would mean the @aio path was taken
     yield app.test_client()
     if previous_main is None:
         sys.modules.pop("main", None)
@@ -86,7 +86,7 @@ def test_invocation_id_is_the_execution_id_functions_framework_logs_with(
 ) -> None:
     # functions-framework mints Function-Execution-Id when the request has none.
     client.get("/")
-    [(request, ctx)] = user_app.calls
+    [(_, ctx)] = user_app.calls
     assert ctx.invocation_id
     assert ctx.invocation_id == ctx.native.headers["Function-Execution-Id"]
 
@@ -97,9 +97,7 @@ def test_invocation_id_falls_back_to_trace_id_outside_functions_framework() -> N
     assert len(gcp._invocation_id({})) == 32
 
 
-def test_function_name_falls_back_to_cloud_run_service(
-    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_function_name_falls_back_to_cloud_run_service(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMNICLOUD_FUNCTION")
     monkeypatch.setenv("K_SERVICE", "api-7c1e")
     assert client.get("/").get_json()["function"] == "api-7c1e"
@@ -135,9 +133,7 @@ def test_handler_exception_is_a_generic_500(client: FlaskClient) -> None:
     assert b"hunter2" not in resp.data
 
 
-def test_cloud_scheduler_call_becomes_scheduled_with_header_time(
-    client: FlaskClient, user_app: UserApp
-) -> None:
+def test_cloud_scheduler_call_becomes_scheduled_with_header_time(client: FlaskClient, user_app: UserApp) -> None:
     # Cloud Scheduler sends application/octet-stream unless the job sets a content type.
     resp = client.post(
         "/",
@@ -155,9 +151,7 @@ def test_cloud_scheduler_call_becomes_scheduled_with_header_time(
     assert ctx.cloud == "gcp"
 
 
-def test_cloud_scheduler_call_without_schedule_time_uses_now(
-    client: FlaskClient, user_app: UserApp
-) -> None:
+def test_cloud_scheduler_call_without_schedule_time_uses_now(client: FlaskClient, user_app: UserApp) -> None:
     headers = {k: v for k, v in SCHEDULER_HEADERS.items() if "ScheduleTime" not in k}
     before = datetime.now(UTC).replace(microsecond=0)
     assert client.post("/", json=SCHEDULED_BODY, headers=headers).status_code == 204
@@ -165,9 +159,7 @@ def test_cloud_scheduler_call_without_schedule_time_uses_now(
     assert before <= event.time <= before + timedelta(seconds=5)
 
 
-def test_scheduled_body_without_scheduler_header_is_an_ordinary_request(
-    client: FlaskClient, user_app: UserApp
-) -> None:
+def test_scheduled_body_without_scheduler_header_is_an_ordinary_request(client: FlaskClient, user_app: UserApp) -> None:
     resp = client.post("/", json=SCHEDULED_BODY)
     assert resp.status_code == 200
     [(event, _)] = user_app.calls

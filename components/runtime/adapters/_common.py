@@ -96,12 +96,7 @@ def is_text(content_type: str | None) -> bool:
     if not content_type:
         return False
     mime = content_type.split(";", 1)[0].strip().lower()
-    return (
-        mime.startswith("text/")
-        or mime in _TEXT_TYPES
-        or mime.endswith("+json")
-        or mime.endswith("+xml")
-    )
+    return mime.startswith("text/") or mime in _TEXT_TYPES or mime.endswith("+json") or mime.endswith("+xml")
 
 
 def response_headers(response: HttpResponse) -> dict[str, str]:

@@ -92,6 +92,8 @@ def to_http_request(event: Mapping[str, Any]) -> HttpRequest:
     raw_body = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
     return HttpRequest(
         method=http.get("method", "GET"),
+        # Function URLs deliver rawPath still percent-encoded; the portable path is decoded
+        # (as werkzeug gives it on GCP).
         path=unquote(event.get("rawPath") or http.get("path") or "/"),
         query=first_values(raw_query),
         headers=headers,
@@ -135,7 +137,5 @@ def _as_text(headers: Mapping[str, str], content: bytes) -> str | None:
 def to_scheduled(inner: Mapping[str, Any], function: str) -> Scheduled:
     """omnicloud's Scheduler input (the dict inside ``"omnicloud"``) as :class:`Scheduled`."""
     raw_time = inner.get("time")
-    when = (
-        parse_time(raw_time, what="EventBridge Scheduler input 'time'") if raw_time else now_utc()
-    )
+    when = parse_time(raw_time, what="EventBridge Scheduler input 'time'") if raw_time else now_utc()
     return Scheduled(schedule=schedule_expression(inner), time=when, function=function)

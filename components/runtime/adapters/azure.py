@@ -105,9 +105,7 @@ def build_app(http: str | None, schedule: str | None) -> "azure.functions.Functi
     if schedule is not None:
 
         @app.function_name(TIMER_FUNCTION)
-        @app.timer_trigger(
-            arg_name="timer", schedule=schedule, run_on_startup=False, use_monitor=True
-        )
+        @app.timer_trigger(arg_name="timer", schedule=schedule, run_on_startup=False, use_monitor=True)
         def timer_entry(timer: func.TimerRequest, context: func.Context) -> None:
             ctx = _context(context)
             event = Scheduled(schedule=_portable_schedule(), time=now_utc(), function=ctx.function)
@@ -163,18 +161,14 @@ def to_azure_response(response: HttpResponse) -> "azure.functions.HttpResponse":
     """A portable :class:`HttpResponse` as an Azure Functions ``HttpResponse``."""
     import azure.functions as func
 
-    out = func.HttpResponse(
-        response.content, status_code=response.status, headers=response_headers(response)
-    )
+    out = func.HttpResponse(response.content, status_code=response.status, headers=response_headers(response))
     for cookie in response.cookies:
         # The worker turns each Set-Cookie header into its own cookie.
         out.headers.add("Set-Cookie", cookie)
     return out
 
 
-def entry_files(
-    http: str | None, ncrontab: str | None, *, function_timeout_s: int | None = None
-) -> dict[str, str]:
+def entry_files(http: str | None, ncrontab: str | None, *, function_timeout_s: int | None = None) -> dict[str, str]:
     """The files the deployment package needs at its root, as deterministic text.
 
     Args:
