@@ -152,7 +152,9 @@ def _number(token: str, low: int, high: int, names: tuple[str, ...]) -> int:
 
 
 def _expand(part: str, low: int, high: int, names: tuple[str, ...]) -> set[int]:
-    if any(c in part for c in "?LW#"):
+    tokens = part.replace("/", "-").split("-")
+    # Check tokens, not the raw part: month and weekday names (WED, JUL) contain L and W.
+    if any(token not in names and any(c in token for c in "?LW#") for token in tokens):
         raise ScheduleError(f"'{part}': '?', 'L', 'W' and '#' are not portable across clouds")
     base, _, step_text = part.partition("/")
     step = 1

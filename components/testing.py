@@ -464,6 +464,8 @@ def _gcp_outputs(type_: str, name: str, inputs: Mapping[str, Any], project: str,
         out.update(
             name=physical, url=f"gs://{physical}", selfLink=f"https://www.googleapis.com/storage/v1/b/{physical}"
         )
+    elif type_ == "gcp:secretmanager/secretVersion:SecretVersion":
+        out.update(version="1", name=f"{inputs.get('secret', 'secret')}/versions/1")
     elif type_ == "gcp:cloudscheduler/job:Job":
         physical = _physical(name, inputs)
         out.update(name=physical, id=f"projects/{project}/locations/{location}/jobs/{physical}")

@@ -136,26 +136,7 @@ class AzureFunctionProvider:
             tags=tags,
             opts=child,
         )
-        container = storage.BlobContainer(
-            f"{name}-deploy",
-            resource_group_name=group_name,
-            account_name=account.name,
-            container_name=naming.deployment_container_name(name),
-            public_access=storage.PublicAccess.NONE,
-            opts=child,
-        )
-        package = storage.Blob(
-            f"{name}-package",
-            resource_group_name=group_name,
-            account_name=account.name,
-            container_name=container.name,
-            blob_name=PACKAGE_BLOB,
-            source=pulumi.FileAsset(str(archive.path)),
-            content_type=PACKAGE_CONTENT_TYPE,
-            # A new archive replaces the blob under the same name: creating the replacement
-            # first and then deleting the old resource would delete the new upload.
-            opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=True),
-        )
+        container, package = _deployment_package(name, shared, archive, parent)
         insights = applicationinsights.Component(
             f"{name}-insights",
             resource_group_name=group_name,
@@ -180,7 +161,7 @@ class AzureFunctionProvider:
                 "identity": web.ManagedServiceIdentityArgs(
                     type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED
                 ),
-                "function_app_config": _function_app_config(name, args, deployment_url),
+                "function_app_config": _function_app_config(args, deployment_url),
                 "site_config": web.SiteConfigArgs(
                     app_settings=_app_settings(name, args, account.name, insights, archive),
                     min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
@@ -195,15 +176,7 @@ class AzureFunctionProvider:
             name, **app_kwargs, opts=pulumi.ResourceOptions(parent=parent, depends_on=[package])
         )
         principal_id = app.identity.apply(_principal_id)
-        host_storage_role = authorization.RoleAssignment(
-            f"{name}-host-storage",
-            principal_id=principal_id,
-            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-            role_definition_id=roles.role_definition_id(HOST_STORAGE_ROLE, account.id),
-            scope=account.id,
-            description=f"Host storage of omnicloud Function '{name}'",
-            opts=child,
-        )
+        host_storage_role = _host_storage_role(name, principal_id, account, child)
         url: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if args.http is not None:
             # routePrefix is "" in host.json, so the handler's paths start at the root.
@@ -311,8 +284,55 @@ def _build_package(component: str, args: FunctionArgs) -> BuiltArchive:
     )
 
 
+def _deployment_package(
+    name: str, shared: AzureStackResources, archive: BuiltArchive, parent: pulumi.Resource
+) -> tuple[storage.BlobContainer, storage.Blob]:
+    """The app's private deployment container and the package blob in it."""
+    group_name = shared.resource_group.name
+    account = shared.storage_account
+    container = storage.BlobContainer(
+        f"{name}-deploy",
+        resource_group_name=group_name,
+        account_name=account.name,
+        container_name=naming.deployment_container_name(name),
+        public_access=storage.PublicAccess.NONE,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    package = storage.Blob(
+        f"{name}-package",
+        resource_group_name=group_name,
+        account_name=account.name,
+        container_name=container.name,
+        blob_name=PACKAGE_BLOB,
+        source=pulumi.FileAsset(str(archive.path)),
+        content_type=PACKAGE_CONTENT_TYPE,
+        # A new archive replaces the blob under the same name: creating the replacement
+        # first and then deleting the old resource would delete the new upload.
+        opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=True),
+    )
+    return container, package
+
+
+def _host_storage_role(
+    name: str,
+    principal_id: pulumi.Input[str],
+    account: storage.StorageAccount,
+    opts: pulumi.ResourceOptions,
+) -> authorization.RoleAssignment:
+    """Storage Blob Data Owner on the stack account: what identity-based host storage needs."""
+    return authorization.RoleAssignment(
+        f"{name}-host-storage",
+        principal_id=principal_id,
+        principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+        role_definition_id=roles.role_definition_id(HOST_STORAGE_ROLE, account.id),
+        scope=account.id,
+        description=f"Host storage of omnicloud Function '{name}'",
+        opts=opts,
+    )
+
+
 def _function_app_config(
-    name: str, args: FunctionArgs, deployment_url: pulumi.Input[str]
+    args: FunctionArgs, deployment_url: pulumi.Input[str]
 ) -> web.FunctionAppConfigArgs:
     return web.FunctionAppConfigArgs(
         deployment=web.FunctionsDeploymentArgs(

@@ -261,7 +261,9 @@ def wheel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     files = {
         "tinydep/__init__.py": TINYDEP_SOURCE,
         f"{dist_info}/METADATA": b"Metadata-Version: 2.1\nName: tinydep\nVersion: 1.0\n",
-        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: omnicloud-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist_info}/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: omnicloud-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
     }
 
     def record_hash(data: bytes) -> str:

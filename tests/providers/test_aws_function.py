@@ -488,9 +488,8 @@ def test_overrides_for_other_clouds_are_ignored_on_aws(project_root: Path) -> No
 
 
 def test_an_unknown_override_fails_before_registering_and_lists_valid_properties(project_root: Path) -> None:
-    with MockStack(cloud="aws", root=project_root) as stack:
-        with pytest.raises(InvalidArgsError) as caught:
-            Function("api", FunctionArgs(handler=API, overrides={"aws": {"ephemeral_storag": 1}}))
+    with MockStack(cloud="aws", root=project_root) as stack, pytest.raises(InvalidArgsError) as caught:
+        Function("api", FunctionArgs(handler=API, overrides={"aws": {"ephemeral_storag": 1}}))
     assert stack.resources == []
     error = caught.value
     assert error.field == "overrides.aws.ephemeral_storag"
@@ -570,9 +569,8 @@ def test_conditional_resources_are_none_when_their_feature_is_off(project_root: 
 def test_bad_input_fails_before_anything_is_registered(
     project_root: Path, name: str, fields: dict[str, Any], field: str, value: Any, limit: str
 ) -> None:
-    with MockStack(cloud="aws", root=project_root) as stack:
-        with pytest.raises(InvalidArgsError) as caught:
-            Function(name, FunctionArgs(handler=API, **fields))
+    with MockStack(cloud="aws", root=project_root) as stack, pytest.raises(InvalidArgsError) as caught:
+        Function(name, FunctionArgs(handler=API, **fields))
     assert stack.resources == []
     error = caught.value
     message = str(error)
@@ -601,9 +599,8 @@ def test_values_at_the_limits_are_accepted(project_root: Path, fields: dict[str,
 
 
 def test_a_missing_cloud_names_the_config_key_and_the_choices_before_registering(project_root: Path) -> None:
-    with MockStack(root=project_root) as stack:
-        with pytest.raises(CloudSelectionError) as caught:
-            Function("api", FunctionArgs(handler=API))
+    with MockStack(root=project_root) as stack, pytest.raises(CloudSelectionError) as caught:
+        Function("api", FunctionArgs(handler=API))
     assert stack.resources == []
     message = str(caught.value)
     assert "omnicloud:cloud" in message and "<not set>" in message
@@ -612,9 +609,8 @@ def test_a_missing_cloud_names_the_config_key_and_the_choices_before_registering
 
 
 def test_an_unknown_cloud_is_named_in_the_error_before_registering(project_root: Path) -> None:
-    with MockStack(cloud="oracle", root=project_root) as stack:
-        with pytest.raises(CloudSelectionError) as caught:
-            Function("api", FunctionArgs(handler=API))
+    with MockStack(cloud="oracle", root=project_root) as stack, pytest.raises(CloudSelectionError) as caught:
+        Function("api", FunctionArgs(handler=API))
     assert stack.resources == []
     message = str(caught.value)
     assert "omnicloud:cloud" in message and "'oracle'" in message and "aws, azure, gcp, local" in message

@@ -94,7 +94,7 @@ def _part(draw: st.DrawFn, spec: tuple[int, int, str | tuple[()]]) -> str:
         return a_text
     if kind == "start_step":
         return f"{a_text}/{step}"
-    b, b_text = draw(_value(a, high, names))
+    _, b_text = draw(_value(a, high, names))
     return f"{a_text}-{b_text}" + (f"/{step}" if kind == "range_step" else "")
 
 
