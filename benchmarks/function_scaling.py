@@ -11,18 +11,20 @@ Both run inside the same :class:`components.testing.MockStack` harness, so the m
 engine's cost is the same on both sides and the ratio isolates omnicloud's own overhead
 (validation, pydantic args, archive lookup, provider dispatch, extra Outputs).
 
-Before anything is timed, a verification run per N checks that both variants registered
-the same number of resources, the same multiset of type tokens, and the same
-(URN, inputs) set (a digest of it), so the comparison is apples to apples.
+Fairness: before anything is timed, both variants run once at the smallest N and must
+register the same number of resources, the same multiset of type tokens and the same
+(URN, inputs) set (a digest of it). Every measured pair is checked the same way (after its
+clock stopped), so a drift between the two programs fails the run instead of skewing it.
 
-Each measurement runs in a fresh subprocess (this script re-invokes itself with
-``--worker``), so peaks never accumulate across variants or sizes:
+Each measurement is one program in a fresh subprocess (this script re-invokes itself with
+``--worker``) and a fresh ``MockStack``, so memory peaks never accumulate:
 
-* time: wall time (``time.perf_counter``) of one whole program inside a fresh ``MockStack``
-  (construction + the engine settling every registration), median of ``--repeat`` runs, after
-  one small warm-up program (lazy SDK imports, the cached archive);
-* memory: ``tracemalloc`` peak of Python allocations during one program (separate
-  subprocess, since tracemalloc slows Python down), plus ``ru_maxrss`` of the timing process.
+* time: wall time (``time.perf_counter``) of the whole program: construction plus the engine
+  settling every registration, after a small warm-up program (lazy SDK imports, archive
+  cache) that both variants pay outside the clock. Median of ``--repeat`` runs, the two
+  variants alternating first. CPU time (``time.process_time``) is recorded too: on a shared
+  machine its ratio is steadier than the wall-time ratio;
+* memory: ``ru_maxrss`` (peak RSS) of that subprocess.
 
 Usage::
 
@@ -31,6 +33,7 @@ Usage::
     python benchmarks/function_scaling.py --json out.json # also write the raw numbers
     python benchmarks/function_scaling.py --sizes 10,100 --repeat 5
     python benchmarks/function_scaling.py --profile 1000  # cProfile the omnicloud variant
+    python benchmarks/function_scaling.py --disable-gc    # the same without CPython's cyclic GC
 """
 
 from __future__ import annotations
@@ -172,6 +175,7 @@ def program_raw(n: int) -> None:
                     "OMNICLOUD_HANDLER": HANDLER,
                     "OMNICLOUD_FUNCTION": name,
                     "OMNICLOUD_CLOUD": "aws",
+                    "OMNICLOUD_HTTP": "public",
                 }
             ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
@@ -246,11 +250,6 @@ def _maxrss_mb() -> float:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
-# ---------------------------------------------------------------------------------------
-# Workers (run in a fresh subprocess each).
-# ---------------------------------------------------------------------------------------
-
-
 def _canonical(value: Any) -> str:
     """JSON for recorded inputs; assets/archives (deserialized as objects) by kind and path."""
     import pulumi
@@ -263,38 +262,35 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=default)
 
 
-def worker_verify(variant: str, n: int) -> dict[str, Any]:
-    stack = run_once(variant, n)
-    types = Counter(r.type for r in stack.resources)
+def fingerprint(stack: Any) -> dict[str, Any]:
+    """Count, type multiset and a digest of every (URN, inputs) the program registered."""
     digest = hashlib.sha256()
-    for urn, inputs in sorted(
-        (r.urn, _canonical(r.inputs)) for r in stack.resources
-    ):
+    for urn, inputs in sorted((r.urn, _canonical(r.inputs)) for r in stack.resources):
         digest.update(f"{urn}\n{inputs}\n".encode())
-    return {"count": len(stack.resources), "types": dict(types), "digest": digest.hexdigest()}
+    return {
+        "count": len(stack.resources),
+        "types": dict(Counter(r.type for r in stack.resources)),
+        "digest": digest.hexdigest(),
+    }
 
 
-def worker_time(variant: str, n: int, repeat: int) -> dict[str, Any]:
+# ---------------------------------------------------------------------------------------
+# Worker: one measured program in a fresh subprocess.
+# ---------------------------------------------------------------------------------------
+
+
+def worker_run(variant: str, n: int, disable_gc: bool) -> dict[str, Any]:
     _warm_up()
-    rss_before = _maxrss_mb()
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        run_once(variant, n)
-        times.append(time.perf_counter() - start)
-    return {"times_s": times, "maxrss_before_mb": rss_before, "maxrss_mb": _maxrss_mb()}
-
-
-def worker_memory(variant: str, n: int) -> dict[str, Any]:
-    import tracemalloc
-
-    _warm_up()
-    tracemalloc.start()
-    run_once(variant, n)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return {"tracemalloc_peak_mb": peak / (1024 * 1024)}
+    baseline = _maxrss_mb()
+    if disable_gc:
+        gc.disable()
+    wall, cpu = time.perf_counter(), time.process_time()
+    stack = run_once(variant, n)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = _maxrss_mb()
+    # Checked after the clock stopped: what was registered, for the fairness assertion.
+    return {"wall_s": wall, "cpu_s": cpu, "maxrss_mb": peak, "baseline_mb": baseline,
+            **fingerprint(stack)}
 
 
 def worker_profile(variant: str, n: int, top: int) -> None:
@@ -307,17 +303,21 @@ def worker_profile(variant: str, n: int, top: int) -> None:
     run_once(variant, n)
     profiler.disable()
     stats = pstats.Stats(profiler)
-    stats.sort_stats("cumulative").print_stats(top)
+    print(f"## {variant}, N={n}: omnicloud's own code (components/, providers/), by cumulative time")
+    stats.sort_stats("cumulative").print_stats(r"/(components|providers)/(?!.*testing\.py)", top)
+    print(f"## {variant}, N={n}: everything, by own time")
     stats.sort_stats("tottime").print_stats(top)
 
 
-def _spawn(*args: str) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", *args]
+def _spawn(variant: str, n: int, disable_gc: bool) -> dict[str, Any]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", variant, str(n)]
+    if disable_gc:
+        command.append("--disable-gc")
     result = subprocess.run(
         command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=WORKER_TIMEOUT_S, check=False
     )
     if result.returncode != 0:
-        raise RuntimeError(f"worker {args} failed:\n{result.stderr.strip()}")
+        raise RuntimeError(f"{variant} N={n} failed:\n{result.stderr.strip()}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -326,16 +326,34 @@ def _spawn(*args: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 
 
-def verify(n: int) -> dict[str, Any]:
-    """Both variants must register the same resources with the same inputs."""
-    got = {variant: _spawn("verify", variant, str(n)) for variant in VARIANTS}
-    omni, raw = got["omnicloud"], got["raw"]
+def assert_same_resources(n: int, omni: dict[str, Any], raw: dict[str, Any]) -> None:
+    """The comparison is only fair if both programs registered the same things."""
     assert omni["count"] == raw["count"], f"N={n}: {omni['count']} vs {raw['count']} resources"
     assert Counter(omni["types"]) == Counter(raw["types"]), (
-        f"N={n}: resource types differ: {omni['types']} vs {raw['types']}"
+        f"N={n}: resource types differ: omnicloud {omni['types']} vs raw {raw['types']}"
     )
-    assert omni["digest"] == raw["digest"], f"N={n}: same types, but URNs or inputs differ"
-    return {"count": omni["count"], "types": omni["types"]}
+    assert omni["digest"] == raw["digest"], (
+        f"N={n}: same resource types, but URNs or inputs differ; update program_raw to match "
+        f"providers/aws/function.py. First differences at N=1:\n{_explain_mismatch()}"
+    )
+
+
+def _explain_mismatch(limit: int = 3) -> str:
+    """Which resources differ between the variants (run in-process at N=1)."""
+    got = {v: {r.urn: _canonical(r.inputs) for r in run_once(v, 1).resources} for v in VARIANTS}
+    omni, raw = got["omnicloud"], got["raw"]
+    lines = [f"only in {v}: {urn}" for v, mine, other in (("omnicloud", omni, raw), ("raw", raw, omni))
+             for urn in sorted(set(mine) - set(other))]
+    lines += [f"{urn}\n  omnicloud: {omni[urn]}\n  raw:       {raw[urn]}"
+              for urn in sorted(set(omni) & set(raw)) if omni[urn] != raw[urn]]
+    return "\n".join(lines[:limit]) or "(none at N=1)"
+
+
+def measure_pair(n: int, first: str, disable_gc: bool) -> dict[str, dict[str, Any]]:
+    order = VARIANTS if first == VARIANTS[0] else tuple(reversed(VARIANTS))
+    got = {variant: _spawn(variant, n, disable_gc) for variant in order}
+    assert_same_resources(n, got["omnicloud"], got["raw"])
+    return got
 
 
 def machine_info() -> dict[str, Any]:
@@ -366,60 +384,67 @@ def _dist_version(name: str) -> str:
         return "?"
 
 
-def render(results: list[dict[str, Any]], info: dict[str, Any], repeat: int) -> str:
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    info = meta["machine"]
     lines = [
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, "
-        f"pulumi {info['pulumi_sdk']}, pulumi-aws {info['pulumi_aws']}; "
-        f"median of {repeat} run(s) per cell, each in a fresh MockStack.",
+        f"pulumi {info['pulumi_sdk']}, pulumi-aws {info['pulumi_aws']}. "
+        f"Median of {meta['repeat']} run(s) per cell, each in a fresh subprocess and MockStack"
+        f"{', GC disabled' if meta['disable_gc'] else ''}; "
+        f"1-min load average {meta['load_before']} before, {meta['load_after']} after.",
         "",
-        "| N | resources | omnicloud s | raw s | ratio | omnicloud peak MB | raw peak MB "
-        "| omnicloud ms/fn | raw ms/fn |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| N | resources | omnicloud s | raw s | ratio | CPU ratio | omnicloud peak MB "
+        "| raw peak MB | omnicloud ms/fn | raw ms/fn |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in results:
+        o, r = row["omnicloud"], row["raw"]
         lines.append(
-            f"| {row['n']} | {row['resources']} | {row['omnicloud']['time_s']:.2f} "
-            f"| {row['raw']['time_s']:.2f} | {row['ratio']:.2f}x "
-            f"| {row['omnicloud']['peak_mb']:.1f} | {row['raw']['peak_mb']:.1f} "
-            f"| {row['omnicloud']['ms_per_fn']:.1f} | {row['raw']['ms_per_fn']:.1f} |"
+            f"| {row['n']} | {row['resources']} | {o['wall_s']:.2f} | {r['wall_s']:.2f} "
+            f"| {row['ratio']:.2f}x | {row['cpu_ratio']:.2f}x | {o['peak_mb']:.0f} | {r['peak_mb']:.0f} "
+            f"| {o['ms_per_fn']:.1f} | {r['ms_per_fn']:.1f} |"
         )
     if len(results) >= 2:
         first, last = results[0], results[-1]
+        growth = {v: last[v]["ms_per_fn"] / first[v]["ms_per_fn"] for v in VARIANTS}
         lines += [
             "",
-            f"Linearity (ms/fn at N={last['n']} / ms/fn at N={first['n']}; 1.00 = linear): "
-            f"omnicloud {last['omnicloud']['ms_per_fn'] / first['omnicloud']['ms_per_fn']:.2f}, "
-            f"raw {last['raw']['ms_per_fn'] / first['raw']['ms_per_fn']:.2f}",
+            f"Linearity: ms/fn at N={last['n']} / ms/fn at N={first['n']} (1.00 = linear): "
+            f"omnicloud {growth['omnicloud']:.2f}, raw {growth['raw']:.2f}.",
         ]
+    lines.append(
+        f"Peak MB = peak RSS of the measuring process (baseline after imports and warm-up "
+        f"~{meta['baseline_mb']:.0f} MB)."
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="N=50,200 and 1 repetition (CI smoke)")
     parser.add_argument("--sizes", help="comma-separated N values (default 50,200,1000)")
-    parser.add_argument("--repeat", type=int, help="repetitions per cell (default 3; --quick: 1)")
+    parser.add_argument("--repeat", type=int, help="runs per cell (default 3; --quick: 1)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
+    parser.add_argument("--disable-gc", action="store_true",
+                        help="gc.disable() during measured runs (shows the cost of CPython's GC)")
     parser.add_argument("--profile", type=int, metavar="N", help="cProfile one variant at N and exit")
     parser.add_argument("--variant", choices=VARIANTS, default="omnicloud", help="with --profile")
-    parser.add_argument("--top", type=int, default=40, help="with --profile: rows to print")
-    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--top", type=int, default=30, help="with --profile: rows to print")
+    parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
-        kind, variant, n = args.worker[0], args.worker[1], int(args.worker[2])
-        if kind == "verify":
-            out = worker_verify(variant, n)
-        elif kind == "time":
-            out = worker_time(variant, n, int(args.worker[3]))
-        elif kind == "memory":
-            out = worker_memory(variant, n)
-        else:
-            raise SystemExit(f"unknown worker {kind}")
-        print(json.dumps(out))
+        print(json.dumps(worker_run(args.worker[0], int(args.worker[1]), args.disable_gc)))
         return 0
-
     if args.profile:
         worker_profile(args.variant, args.profile, args.top)
         return 0
@@ -430,39 +455,51 @@ def main(argv: list[str] | None = None) -> int:
         else QUICK_SIZES if args.quick else FULL_SIZES
     )
     repeat = args.repeat or (1 if args.quick else 3)
-    info = machine_info()
+    meta: dict[str, Any] = {"machine": machine_info(), "repeat": repeat, "sizes": list(sizes),
+                            "disable_gc": args.disable_gc, "load_before": _load()}
     started = time.perf_counter()
+
+    # Fairness gate before anything is timed: same resources, same inputs, at the smallest N.
+    assert_same_resources(
+        min(sizes), *(_spawn(v, min(sizes), args.disable_gc) for v in VARIANTS)
+    )
+
     results = []
     for n in sizes:
-        checked = verify(n)
-        row: dict[str, Any] = {"n": n, "resources": checked["count"], "types": checked["types"]}
+        runs: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
+        for rep in range(repeat):
+            # Alternate which variant goes first, so drift in machine load hits both alike.
+            pair = measure_pair(n, VARIANTS[rep % 2], args.disable_gc)
+            for variant in VARIANTS:
+                runs[variant].append(pair[variant])
+        row: dict[str, Any] = {"n": n, "resources": runs["omnicloud"][0]["count"],
+                               "types": runs["omnicloud"][0]["types"]}
         for variant in VARIANTS:
-            timed = _spawn("time", variant, str(n), str(repeat))
-            cell = {
-                "times_s": timed["times_s"],
-                "time_s": statistics.median(timed["times_s"]),
-                "best_s": min(timed["times_s"]),
-                "maxrss_mb": timed["maxrss_mb"],
-                "maxrss_before_mb": timed["maxrss_before_mb"],
+            wall = [run["wall_s"] for run in runs[variant]]
+            cpu = [run["cpu_s"] for run in runs[variant]]
+            row[variant] = {
+                "wall_s": statistics.median(wall),
+                "cpu_s": statistics.median(cpu),
+                "runs_wall_s": wall,
+                "runs_cpu_s": cpu,
+                "peak_mb": max(run["maxrss_mb"] for run in runs[variant]),
+                "baseline_mb": statistics.median(run["baseline_mb"] for run in runs[variant]),
+                "ms_per_fn": 1000 * statistics.median(wall) / n,
             }
-            cell["ms_per_fn"] = 1000 * cell["time_s"] / n
-            if not args.no_memory:
-                cell["peak_mb"] = _spawn("memory", variant, str(n))["tracemalloc_peak_mb"]
-            else:
-                cell["peak_mb"] = float("nan")
-            row[variant] = cell
-            print(f"N={n} {variant}: {cell['time_s']:.2f} s, peak {cell['peak_mb']:.1f} MB",
+            print(f"N={n} {variant}: {row[variant]['wall_s']:.2f} s "
+                  f"(runs {', '.join(f'{w:.2f}' for w in wall)}), peak {row[variant]['peak_mb']:.0f} MB",
                   file=sys.stderr, flush=True)
-        row["ratio"] = row["omnicloud"]["time_s"] / row["raw"]["time_s"]
+        row["ratio"] = row["omnicloud"]["wall_s"] / row["raw"]["wall_s"]
+        row["cpu_ratio"] = row["omnicloud"]["cpu_s"] / row["raw"]["cpu_s"]
         results.append(row)
-    elapsed = time.perf_counter() - started
 
-    print(render(results, info, repeat))
-    print(f"\n(total benchmark wall time {elapsed:.0f} s)")
+    meta["load_after"] = _load()
+    meta["baseline_mb"] = statistics.median(row[v]["baseline_mb"] for row in results for v in VARIANTS)
+    meta["total_wall_s"] = time.perf_counter() - started
+    print(render(results, meta))
+    print(f"\n(total benchmark wall time {meta['total_wall_s']:.0f} s)")
     if args.json:
-        payload = {"machine": info, "repeat": repeat, "sizes": list(sizes), "results": results,
-                   "total_wall_s": elapsed}
-        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({**meta, "results": results}, indent=2) + "\n")
     return 0
 
 

@@ -76,6 +76,8 @@ def runtime_environment(cloud: str, name: str, args: FunctionArgs) -> dict[str, 
     }
     if args.schedule:
         env["OMNICLOUD_SCHEDULE"] = args.schedule
+    if args.http:
+        env["OMNICLOUD_HTTP"] = args.http
     env.update(args.environment)
     return env
 

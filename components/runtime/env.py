@@ -11,6 +11,9 @@ handler code itself, so the names never change after release.
 * :data:`CLOUD`: ``"aws"``, ``"azure"``, ``"gcp"`` or ``"local"``.
 * :data:`SCHEDULE`: the portable schedule expression, e.g. ``"rate(5 minutes)"`` or
   ``"cron(0 2 * * *)"``; set only on scheduled functions.
+* :data:`HTTP`: ``"public"`` or ``"private"``; set only on functions with an HTTP endpoint.
+* :data:`SCHEDULER_IDENTITY`: the identity the cloud's scheduler signs its calls with, where
+  the adapter must check it itself (GCP: the scheduler service account's email).
 """
 
 from __future__ import annotations
@@ -19,5 +22,7 @@ HANDLER = "OMNICLOUD_HANDLER"
 FUNCTION = "OMNICLOUD_FUNCTION"
 CLOUD = "OMNICLOUD_CLOUD"
 SCHEDULE = "OMNICLOUD_SCHEDULE"
+HTTP = "OMNICLOUD_HTTP"
+SCHEDULER_IDENTITY = "OMNICLOUD_SCHEDULER_IDENTITY"
 
-__all__ = ["CLOUD", "FUNCTION", "HANDLER", "SCHEDULE"]
+__all__ = ["CLOUD", "FUNCTION", "HANDLER", "HTTP", "SCHEDULE", "SCHEDULER_IDENTITY"]

@@ -54,6 +54,8 @@ from providers.shared import apply_overrides, runtime_environment, secret_enviro
 CLOUD = "gcp"
 ENTRY_POINT = "entry"
 FRAMEWORK_REQUIREMENT = "functions-framework>=3.8"
+# A public scheduled function verifies the scheduler's OIDC token itself (see the adapter).
+TOKEN_CHECK_REQUIREMENTS = ("google-auth>=2.30", "requests>=2.31")
 
 # memory_mb -> (Cloud Functions memory, vCPU). Google's gen2 tiers: below 2 GiB an instance
 # gets a fraction of a vCPU; above 4 GiB Cloud Run requires at least 2, above 8 GiB 4, above
@@ -90,6 +92,7 @@ RESERVED_ENV_PREFIXES = ("X_GOOGLE_",)
 # Functions-framework logs each request's execution ID when set; Cloud Functions sets it on
 # every gen2 function anyway, so stating it avoids a perpetual diff.
 PLATFORM_ENV = {"LOG_EXECUTION_ID": "true"}
+SCHEDULER_IDENTITY_ENV = "OMNICLOUD_SCHEDULER_IDENTITY"
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,9 @@ class GcpFunctionProvider:
             key: _secret(name, key, value, scope, account, labels, child)
             for key, value in secret_environment(args).items()
         }
-        function = _function(name, args, shared, account, source, secrets, labels, parent)
+        scheduler_account = _scheduler_account(name, scope, child) if args.schedule else None
+        function = _function(name, args, shared, account, source, secrets, labels, parent,
+                             scheduler_account)
         service = function.service_config.apply(_service_name)
         log_bucket, log_sink, log_exclusion = _logs(name, args, scope, account, service, child)
         resources = GcpFunctionResources(
@@ -185,7 +190,9 @@ class GcpFunctionProvider:
                 public_invoker=_invoker(f"{name}-public", function, service, "allUsers", child),
             )
         if args.schedule is not None:
-            resources = _schedule(name, args, scope, function, service, uri, resources, child)
+            assert scheduler_account is not None
+            resources = _schedule(name, args, scheduler_account, function, service, uri,
+                                  resources, child)
         url: pulumi.Output[str | None] = (
             uri.apply(lambda value: value) if args.http is not None
             else pulumi.Output.from_input(None)
@@ -235,6 +242,13 @@ def _validate_environment(component: str, args: FunctionArgs) -> None:
             "a variable is either plain (environment) or secret (secrets), not both", cloud=CLOUD)
 
 
+def _requirements(args: FunctionArgs) -> tuple[str, ...]:
+    """What the entry adapter needs installed: google-auth only where it verifies tokens."""
+    if args.http == "public" and args.schedule is not None:
+        return (FRAMEWORK_REQUIREMENT, *TOKEN_CHECK_REQUIREMENTS)
+    return (FRAMEWORK_REQUIREMENT,)
+
+
 def _upload_source(
     name: str, args: FunctionArgs, shared: GcpStackResources, opts: pulumi.ResourceOptions
 ) -> gcp.storage.BucketObject:
@@ -244,7 +258,7 @@ def _upload_source(
     archive = build_archive(
         ArchiveSpec(
             handler=args.handler,
-            dependencies=RemoteBuild(always=(FRAMEWORK_REQUIREMENT,)),
+            dependencies=RemoteBuild(always=_requirements(args)),
             entry_files=adapter.entry_files(),
         ),
         component=f"Function '{name}'",
@@ -305,6 +319,7 @@ def _function(
     secrets: dict[str, GcpSecretResources],
     labels: dict[str, str],
     parent: pulumi.ComponentResource,
+    scheduler_account: gcp.serviceaccount.Account | None,
 ) -> gcp.cloudfunctionsv2.Function:
     memory, cpu = MEMORY_TIERS[args.memory_mb]
     kwargs: dict[str, Any] = {
@@ -331,7 +346,12 @@ def _function(
             # triggers); private functions stay private through IAM (run.invoker), not ingress.
             ingress_settings="ALLOW_ALL",
             all_traffic_on_latest_revision=True,
-            environment_variables={**PLATFORM_ENV, **runtime_environment(CLOUD, name, args)},
+            environment_variables={
+                **PLATFORM_ENV,
+                **runtime_environment(CLOUD, name, args),
+                # The adapter of a public function checks scheduled calls are signed by it.
+                **({SCHEDULER_IDENTITY_ENV: scheduler_account.email} if scheduler_account else {}),
+            },
             secret_environment_variables=[
                 gcp.cloudfunctionsv2.FunctionServiceConfigSecretEnvironmentVariableArgs(
                     key=key,
@@ -423,18 +443,10 @@ def _invoker(
     )
 
 
-def _schedule(
-    name: str,
-    args: FunctionArgs,
-    scope: str,
-    function: gcp.cloudfunctionsv2.Function,
-    service: pulumi.Output[str],
-    uri: pulumi.Output[str],
-    resources: GcpFunctionResources,
-    opts: pulumi.ResourceOptions,
-) -> GcpFunctionResources:
-    assert args.schedule is not None
-    scheduler_account = gcp.serviceaccount.Account(
+def _scheduler_account(name: str, scope: str, opts: pulumi.ResourceOptions) -> gcp.serviceaccount.Account:
+    """The identity Cloud Scheduler signs its calls with; created before the function, whose
+    environment names it."""
+    return gcp.serviceaccount.Account(
         f"{name}-scheduler",
         account_id=naming.service_account_id(scope, name, "sched"),
         display_name=f"omnicloud schedule of Function '{name}'"[:100],
@@ -442,6 +454,19 @@ def _schedule(
                     f"(stack {pulumi.get_stack()})",
         opts=opts,
     )
+
+
+def _schedule(
+    name: str,
+    args: FunctionArgs,
+    scheduler_account: gcp.serviceaccount.Account,
+    function: gcp.cloudfunctionsv2.Function,
+    service: pulumi.Output[str],
+    uri: pulumi.Output[str],
+    resources: GcpFunctionResources,
+    opts: pulumi.ResourceOptions,
+) -> GcpFunctionResources:
+    assert args.schedule is not None
     invoker = _invoker(f"{name}-scheduler", function, service,
                        scheduler_account.member, opts)
     body = json.dumps({"omnicloud": {"kind": "scheduled", "schedule": args.schedule}},

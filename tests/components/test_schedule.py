@@ -94,10 +94,7 @@ def test_non_portable_expressions_are_rejected_with_the_reason(expression: str, 
     assert reason in str(caught.value)
 
 
-# Known bug in components/schedule.py: `_expand` looks for the non-portable markers '?', 'L',
-# 'W' and '#' in the raw text before resolving names, so the month JUL and the weekday WED
-# (which contain 'L' and 'W') are rejected. Strict xfail: this flips to a failure once fixed.
-@pytest.mark.xfail(strict=True, raises=ScheduleError, reason="names containing L/W rejected")
+# Names are resolved before the non-portable markers are looked for: JUL and WED contain 'L'/'W'.
 @pytest.mark.parametrize(
     ("expression", "field", "values"),
     [

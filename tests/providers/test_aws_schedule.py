@@ -39,6 +39,8 @@ def aws(expression: str) -> str:
         ("cron(0 0 * * SUN)", "cron(0 0 ? * 1 *)"),
         ("cron(0 0 * * 0,7)", "cron(0 0 ? * 1 *)"),
         ("cron(0 0 * * SAT)", "cron(0 0 ? * 7 *)"),
+        ("cron(0 0 * * MON-WED)", "cron(0 0 ? * 2,3,4 *)"),
+        ("cron(0 0 1 JUL *)", "cron(0 0 1 JUL ? *)"),
         ("cron(0 0 * * 5-7)", "cron(0 0 ? * 1,6,7 *)"),
         ("cron(0 12 * 6 */2)", "cron(0 12 ? 6 1,3,5,7 *)"),
     ],
@@ -65,11 +67,10 @@ def test_unsupported_schedule_is_a_value_error() -> None:
 _MINUTE, _HOUR, _DOM, _MONTH, _DOW = (0, 59, ()), (0, 23, ()), (1, 31, ()), (1, 12, "months"), (0, 7, "days")
 _MONTH_NAMES = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 _DAY_NAMES = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
-# JUL and WED are left out: components/schedule.py currently rejects names containing 'L'/'W'
-# (see tests/components/test_schedule.py, strict xfail); every other name is exercised.
+# Every name, including JUL and WED whose 'L'/'W' once tripped the non-portable-marker check.
 _NAMES = {
-    "months": {i + 1: n for i, n in enumerate(_MONTH_NAMES) if n != "JUL"},
-    "days": {i: n for i, n in enumerate(_DAY_NAMES) if n != "WED"},
+    "months": {i + 1: n for i, n in enumerate(_MONTH_NAMES)},
+    "days": {i: n for i, n in enumerate(_DAY_NAMES)},
 }
 
 

@@ -78,8 +78,7 @@ def cron_part(draw: st.DrawFn, spec: tuple[int, int, list[str]]) -> str:
     def token(value: int) -> str:
         # Names exist for months 1-12 and weekdays 0-6; 7 stays a number.
         index = value - low
-        # components.schedule rejects any part containing 'W' or 'L' (so 'WED' and 'JUL' too).
-        usable = names and index < len(names) and not {"W", "L"} & set(names[index])
+        usable = names and index < len(names)
         if usable and draw(st.booleans()):
             return names[index]
         return str(value)

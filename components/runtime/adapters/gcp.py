@@ -10,8 +10,13 @@ request:
 * Anything else becomes :class:`HttpRequest`.
 
 Both conditions are required for a scheduled call so that an ordinary request with a similar
-body is never mistaken for one. flask is imported lazily (functions-framework has already
-loaded it by the time a request arrives); nothing from ``google.cloud`` is imported.
+body is never mistaken for one. On a *public* function anyone can send those, so there the
+scheduler's OIDC token is verified too (signature, issuer, audience = this host, email = the
+scheduler service account in ``OMNICLOUD_SCHEDULER_IDENTITY``); a call that fails is refused
+with 403. A private function's caller has already passed Cloud Run's IAM check (which also
+strips the token's signature, so it could not be verified again). flask is imported lazily
+(functions-framework has already loaded it by the time a request arrives); nothing from
+``google.cloud`` is imported.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from components.runtime import env
 from components.runtime.adapters._common import (
     first_forwarded_for,
     first_values,
@@ -44,6 +50,9 @@ CLOUD = "gcp"
 ENTRY_POINT = "entry"
 """The build config's entry point: the name ``main.py`` exports."""
 SCHEDULER_HEADER = "X-CloudScheduler"
+GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+"""Where Google publishes the keys that sign its OIDC tokens."""
+GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 SCHEDULE_TIME_HEADER = "X-CloudScheduler-ScheduleTime"
 
 _MAIN_PY = 'from components.runtime.adapters.gcp import entry\n\n__all__ = ["entry"]\n'
@@ -67,10 +76,42 @@ def entry(request: flask.Request) -> flask.Response | tuple[str, int]:
         # force=True: Cloud Scheduler sends application/octet-stream unless told otherwise.
         inner = scheduled_input(request.get_json(force=True, silent=True))
         if inner is not None:
+            if not scheduler_call_is_authentic(headers):
+                return "forbidden", 403
             event = to_scheduled(headers, inner, ctx.function)
             call_scheduled(load_handler(), event, ctx)
             return "", 204
     return to_flask_response(call_http(load_handler(), to_http_request(request), ctx))
+
+
+def scheduler_call_is_authentic(headers: Mapping[str, str]) -> bool:
+    """Whether a scheduled-looking call really comes from this function's Cloud Scheduler job.
+
+    ``headers`` has lower-cased names. Only public functions need the check (see module doc).
+    """
+    if os.environ.get(env.HTTP) != "public":
+        return True
+    expected = os.environ.get(env.SCHEDULER_IDENTITY)
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if not expected or scheme.lower() != "bearer" or not token:
+        return False
+    # Imported only here: a public scheduled function ships google-auth for this check.
+    from google.auth.transport import requests as google_requests
+    from google.oauth2 import id_token
+
+    try:
+        claims = id_token.verify_token(
+            token, google_requests.Request(), audience=None, certs_url=GOOGLE_OIDC_CERTS_URL
+        )
+    except Exception:  # any verification failure, whatever google-auth raises, means "refuse"
+        return False
+    audience = str(claims.get("aud", "")).rstrip("/")
+    return (
+        claims.get("iss") in GOOGLE_ISSUERS
+        and claims.get("email") == expected
+        and claims.get("email_verified") is True
+        and audience == f"https://{headers.get('host', '')}"
+    )
 
 
 def _invocation_id(headers: Mapping[str, str]) -> str:
