@@ -152,6 +152,8 @@ def _number(token: str, low: int, high: int, names: tuple[str, ...]) -> int:
 
 
 def _expand(part: str, low: int, high: int, names: tuple[str, ...]) -> set[int]:
+    if not part:
+        raise ScheduleError("empty cron field entry")
     tokens = part.replace("/", "-").split("-")
     # Check tokens, not the raw part: month and weekday names (WED, JUL) contain L and W.
     if any(token not in names and any(c in token for c in "?LW#") for token in tokens):
@@ -172,6 +174,4 @@ def _expand(part: str, low: int, high: int, names: tuple[str, ...]) -> set[int]:
     else:
         start = _number(base, low, high, names)
         end = high if step_text else start
-    if not part:
-        raise ScheduleError("empty cron field entry")
     return set(range(start, end + 1, step))

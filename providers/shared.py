@@ -63,8 +63,9 @@ def _resource_arg_names(resource_type: type) -> set[str]:
     args_type = getattr(inspect.getmodule(resource_type), f"{resource_type.__name__}Args", None)
     names: set[str] = set()
     if args_type is not None:
-        names |= {n for n in inspect.signature(args_type.__init__).parameters if n != "self"}
-    return names - {"opts", "resource_name", "__props__"}
+        # The SDK's *Args.__init__ names its first parameter __self__.
+        names |= {n for n in inspect.signature(args_type.__init__).parameters if not n.startswith("_")}
+    return names - {"self", "opts", "resource_name"}
 
 
 def runtime_environment(cloud: str, name: str, args: FunctionArgs) -> dict[str, pulumi.Input[str]]:

@@ -97,7 +97,8 @@ def test_archive_ships_only_the_runtime_from_components_not_the_deploy_time_code
 def test_files_list_is_sorted_and_matches_the_zip(project: Path) -> None:
     archive = build(project)
     assert list(archive.files) == sorted(archive.files)
-    assert sorted(members(archive)) == list(archive.files)
+    with zipfile.ZipFile(archive.path) as zipped:
+        assert zipped.namelist() == list(archive.files), "zip entries must be written in sorted order"
     assert archive.size == archive.path.stat().st_size
     assert archive.sha256 == hashlib.sha256(archive.path.read_bytes()).hexdigest()
     assert base64.b64decode(archive.base64_sha256).hex() == archive.sha256
@@ -238,6 +239,13 @@ def test_remote_build_uses_the_requirements_beside_a_nested_handler_module(proje
 def test_remote_build_with_only_the_adapters_needs_ships_those(project: Path) -> None:
     archive = build(project, dependencies=RemoteBuild(always=("functions-framework",)))
     assert members(archive)["requirements.txt"] == b"functions-framework\n"
+
+
+def test_the_programs_own_requirements_at_the_root_never_ship_with_a_top_level_handler(tmp_path: Path) -> None:
+    (tmp_path / "solo.py").write_text(HANDLER_SOURCE)
+    (tmp_path / "requirements.txt").write_text("pulumi>=3\n")
+    files = build(tmp_path, "solo.handle", dependencies=RemoteBuild()).files
+    assert "requirements.txt" not in files
 
 
 def test_remote_build_without_any_requirement_ships_no_requirements_file(project: Path) -> None:
