@@ -390,9 +390,12 @@ def _aws_outputs(type_: str, name: str, inputs: Mapping[str, Any], region: str) 
 
 def _azure_outputs(type_: str, name: str, inputs: Mapping[str, Any], location: str) -> dict[str, Any]:
     _, module, kind = type_.split(":")
-    name_keys = [k for k in inputs if k.endswith("Name") and k != "resourceGroupName"]
+    # azure-native names a resource by "<its kind>Name" (containerName, accountName,
+    # resourceGroupName, ...), "name" or "resourceName"; absent, it auto-names it.
+    name_keys = [k for k in inputs if k.endswith("Name") and kind.lower().endswith(k[:-4].lower())]
     given = next(
-        (inputs[k] for k in name_keys if isinstance(inputs[k], str) and k.lower().startswith(kind.lower()[:4])), None
+        (inputs[k] for k in [*name_keys, "name", "resourceName"] if isinstance(inputs.get(k), str) and inputs[k]),
+        None,
     )
     physical = given or f"{name.replace('-', '')}{_short_hash(name)}"
     group = inputs.get("resourceGroupName") or physical
