@@ -12,12 +12,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from components.cloud import Cloud
     from components.errors import CloudSelectionError, InvalidArgsError, OmnicloudError
+    from components.event_bus import EventBus, EventBusArgs
     from components.function import Function
     from components.function_args import FunctionArgs
+    from components.queue import Queue, QueueArgs
+    from components.table import IndexArgs, Table, TableArgs
 
 _LAZY = {
     "Function": "components.function",
     "FunctionArgs": "components.function_args",
+    "Queue": "components.queue",
+    "QueueArgs": "components.queue",
+    "EventBus": "components.event_bus",
+    "EventBusArgs": "components.event_bus",
+    "Table": "components.table",
+    "TableArgs": "components.table",
+    "IndexArgs": "components.table",
     "Cloud": "components.cloud",
     "OmnicloudError": "components.errors",
     "CloudSelectionError": "components.errors",
@@ -27,10 +37,17 @@ _LAZY = {
 __all__ = [
     "Cloud",
     "CloudSelectionError",
+    "EventBus",
+    "EventBusArgs",
     "Function",
     "FunctionArgs",
+    "IndexArgs",
     "InvalidArgsError",
     "OmnicloudError",
+    "Queue",
+    "QueueArgs",
+    "Table",
+    "TableArgs",
 ]
 
 

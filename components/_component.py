@@ -1,12 +1,14 @@
-"""What all five components share: validate, resolve the cloud, call the provider."""
+"""What all five components share: validate, resolve the cloud, call the provider, links."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 
 from components.cloud import Cloud, resolve_cloud
+from components.errors import InvalidArgsError
+from components.links import Link
 
 TYPE_PREFIX = "omnicloud:index:"
 
@@ -18,12 +20,20 @@ class OmnicloudComponent(pulumi.ComponentResource):
     runs the target's pure validation *before* the component (or anything) is registered.
     """
 
+    KIND: ClassVar[str]
+    """The kind in the provider registry and in link variable names ("queue", "table", ...)."""
+    VERBS: ClassVar[tuple[str, ...]] = ()
+    """What a Function may be allowed to do with this component (see :meth:`allow`)."""
+
     cloud: Cloud
     """The target this component was built for."""
+    logical_name: str
+    """The name given in the program (``Table("orders", ...)`` -> ``"orders"``)."""
+    locator: pulumi.Output[dict[str, Any]]
+    """Where the runtime finds the resource (injected into linked functions)."""
 
     def _start(
         self,
-        kind: str,
         name: str,
         args: Any,
         opts: pulumi.ResourceOptions | None,
@@ -35,11 +45,27 @@ class OmnicloudComponent(pulumi.ComponentResource):
         """
         from providers.registry import provider_for
 
+        self.logical_name = name
         self.cloud = resolve_cloud(cloud)
-        provider = provider_for(kind, self.cloud)
+        provider = provider_for(self.KIND, self.cloud)
         provider.validate(name, args)
         super().__init__(TYPE_PREFIX + type(self).__name__, name, None, opts)
         return provider
 
-    def _child_opts(self) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self)
+    def allow(self, *verbs: str) -> Link:
+        """Grant a Function these verbs on this component: ``FunctionArgs(links=[...])``."""
+        component = f"{type(self).__name__} '{self.logical_name}'"
+        if not verbs:
+            raise InvalidArgsError(component, "allow", verbs, f"name at least one of {self.VERBS}")
+        for verb in verbs:
+            if verb not in self.VERBS:
+                raise InvalidArgsError(component, "allow", verb, f"verbs are {self.VERBS}")
+        return Link(self, tuple(dict.fromkeys(verbs)))
+
+    def _same_cloud(self, other: OmnicloudComponent, field: str) -> None:
+        if other.cloud != self.cloud:
+            raise InvalidArgsError(
+                f"{type(self).__name__} '{self.logical_name}'", field,
+                f"{type(other).__name__} '{other.logical_name}'",
+                f"it is on {other.cloud}, this is on {self.cloud}; wiring across clouds is not supported",
+            )

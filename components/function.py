@@ -24,6 +24,9 @@ class Function(OmnicloudComponent):
     * ``resources``: the target's typed dataclass of child resources (the escape hatch).
     """
 
+    KIND = "function"
+    VERBS = ("invoke",)
+
     name: pulumi.Output[str]
     resource_id: pulumi.Output[str]
     url: pulumi.Output[str | None]
@@ -42,13 +45,16 @@ class Function(OmnicloudComponent):
         self.args = coerce_args(f"Function '{name}'", FunctionArgs, args)
         # Same check on every target: the handler's module must exist in the project.
         locate_handler(self.args.handler, f"Function '{name}'")
-        provider = self._start("function", name, self.args, opts, cloud)
+        provider = self._start(name, self.args, opts, cloud)
         built = provider.create(name, self.args, self)
         self.name = built.name
         self.resource_id = built.resource_id
         self.url = built.url
         self.identity = built.identity
         self.resources = built.resources
+        self.locator = pulumi.Output.all(
+            name=built.name, resource_id=built.resource_id, url=built.url
+        ).apply(lambda values: {"kind": "function", "cloud": self.cloud, **values})
         self.register_outputs(
             {
                 "name": self.name,

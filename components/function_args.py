@@ -52,6 +52,10 @@ class FunctionArgs(ComponentArgs):
     log_retention_days: int = Field(30, ge=1, description="How long the function's logs are kept.")
     description: str | None = None
     tags: dict[str, str] = Field(default_factory=dict, description="Tags / labels on every resource of the function.")
+    links: list[Any] = Field(
+        default_factory=list,
+        description="Access to other components by verb: [orders.allow('read'), jobs.allow('send')].",
+    )
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description=(
@@ -88,6 +92,20 @@ class FunctionArgs(ComponentArgs):
             parse_schedule(value)
         except ScheduleError as exc:
             raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("links")
+    @classmethod
+    def _links_are_links(cls, value: list[Any]) -> list[Any]:
+        from components.links import Link
+
+        seen: set[str] = set()
+        for item in value:
+            if not isinstance(item, Link):
+                raise ValueError(f"{item!r} is not a link; use <component>.allow('<verb>', ...)")
+            if item.env_name in seen:
+                raise ValueError(f"{item.kind} '{item.target.logical_name}' is linked twice; pass all verbs at once")
+            seen.add(item.env_name)
         return value
 
     @field_validator("overrides")

@@ -18,6 +18,24 @@ _IMPLEMENTATIONS: dict[str, dict[str, str]] = {
         "gcp": "providers.gcp.function:GcpFunctionProvider",
         "local": "providers.local.function:LocalFunctionProvider",
     },
+    "queue": {
+        "aws": "providers.aws.queue:AwsQueueProvider",
+        "azure": "providers.azure.queue:AzureQueueProvider",
+        "gcp": "providers.gcp.queue:GcpQueueProvider",
+        "local": "providers.local.queue:LocalQueueProvider",
+    },
+    "bus": {
+        "aws": "providers.aws.event_bus:AwsEventBusProvider",
+        "azure": "providers.azure.event_bus:AzureEventBusProvider",
+        "gcp": "providers.gcp.event_bus:GcpEventBusProvider",
+        "local": "providers.local.event_bus:LocalEventBusProvider",
+    },
+    "table": {
+        "aws": "providers.aws.table:AwsTableProvider",
+        "azure": "providers.azure.table:AzureTableProvider",
+        "gcp": "providers.gcp.table:GcpTableProvider",
+        "local": "providers.local.table:LocalTableProvider",
+    },
 }
 
 

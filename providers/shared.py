@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pulumi
 
 from components.errors import InvalidArgsError
 from components.function_args import FunctionArgs
+
+if TYPE_CHECKING:
+    from components.links import Link
 
 T = TypeVar("T")
 
@@ -79,29 +83,79 @@ def runtime_environment(cloud: str, name: str, args: FunctionArgs) -> dict[str, 
         env["OMNICLOUD_SCHEDULE"] = args.schedule
     if args.http:
         env["OMNICLOUD_HTTP"] = args.http
+    env.update(link_environment(args.links))
     env.update(args.environment)
     return env
 
 
-def secret_environment(args: FunctionArgs) -> dict[str, pulumi.Output[str]]:
-    """The user's secrets, each wrapped so it stays a secret in state and in previews."""
-    return {key: pulumi.Output.secret(value) for key, value in args.secrets.items()}
-
-
-def merged_environment(cloud: str, name: str, args: FunctionArgs) -> pulumi.Output[dict[str, str]]:
-    """Plain and secret variables in one map; the whole map is secret if any value is."""
-    combined: dict[str, pulumi.Input[str]] = {
-        **runtime_environment(cloud, name, args),
-        **secret_environment(args),
-    }
-    return pulumi.Output.all(**combined).apply(lambda values: dict(values))
-
-
-def tags_for(name: str, args: FunctionArgs) -> dict[str, str]:
-    """Tags on every resource of a function: the user's, plus where it came from."""
+def link_environment(links: list[Link]) -> dict[str, pulumi.Input[str]]:
+    """One variable per link, holding the target's locator as JSON (see :mod:`components.links`)."""
     return {
-        "omnicloud-component": name,
-        "omnicloud-project": pulumi.get_project(),
-        "omnicloud-stack": pulumi.get_stack(),
-        **args.tags,
+        link.env_name: link.target.locator.apply(lambda value: json.dumps(value, sort_keys=True))
+        for link in links
     }
+
+
+def cross_cloud_links(component: str, cloud: str, links: list[Link]) -> None:
+    """Reject a link to a component on another cloud (its identity model cannot grant it)."""
+    for link in links:
+        if link.target.cloud != cloud:
+            raise InvalidArgsError(
+                component, "links", f"{link.kind} '{link.target.logical_name}'",
+                f"it is on {link.target.cloud}; links must stay on {cloud}", cloud=cloud,
+            )
+
+
+class LateBound:
+    """A list collected while the program runs and sent to the engine once it has finished.
+
+    Some native settings must name things declared *after* the resource that holds them (a
+    function's trigger list is part of its configuration, but ``queue.subscribe(fn)`` comes
+    after ``Function(...)``). :meth:`output` resolves on the event loop's first turn, which
+    the Pulumi engine only takes once the program body has returned; adding later is a bug in
+    the program's order and raises instead of being silently dropped. Items may hold Outputs.
+    """
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._items: list[Any] = []
+        self._frozen = False
+
+    def add(self, item: Any) -> None:
+        """Append an item (a JSON-able dict whose values may be Outputs)."""
+        if self._frozen:
+            raise RuntimeError(
+                f"{self._what} was already sent to the engine; declare subscriptions before "
+                "anything waits for outputs (e.g. a synchronous data-source call)"
+            )
+        self._items.append(item)
+
+    def output(self) -> pulumi.Output[str]:
+        """The items as a JSON array (sorted keys), resolved after the program body."""
+        import asyncio
+
+        async def _collect() -> list[Any]:
+            await asyncio.sleep(0)
+            self._frozen = True
+            return list(self._items)
+
+        collected = pulumi.Output.from_input(asyncio.ensure_future(_collect()))
+        return collected.apply(lambda items: pulumi.Output.from_input(items)).apply(
+            lambda items: json.dumps(items, sort_keys=True)
+        )
+
+
+TRIGGERS_ENV = "OMNICLOUD_TRIGGERS"
+
+
+def triggers_of(function: Any) -> LateBound:
+    """The trigger list of a Function component (its providers put it in ``OMNICLOUD_TRIGGERS``).
+
+    Queue, EventBus and Table providers add a descriptor when they wire a trigger; the
+    function's entry adapter reads the list to map native sources to logical names.
+    """
+    existing = getattr(function, "_omnicloud_triggers", None)
+    if existing is None:
+        existing = LateBound(f"the trigger list of Function '{getattr(function, 'logical_name', '?')}'")
+        function._omnicloud_triggers = existing
+    return existing

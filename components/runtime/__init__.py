@@ -18,6 +18,45 @@ no pulumi, no pydantic, no cloud SDK, so it adds next to nothing to a cold start
 
 from __future__ import annotations
 
-from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
+from typing import TYPE_CHECKING
 
-__all__ = ["Context", "HttpRequest", "HttpResponse", "Scheduled"]
+from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
+from components.runtime.messages import Event, QueueBatch, QueueMessage, TableChange
+
+if TYPE_CHECKING:
+    from components.runtime.clients import BusClient, QueueClient, TableClient
+
+__all__ = [
+    "Context",
+    "Event",
+    "HttpRequest",
+    "HttpResponse",
+    "QueueBatch",
+    "QueueMessage",
+    "Scheduled",
+    "TableChange",
+    "bus",
+    "queue",
+    "table",
+]
+
+
+def queue(name: str) -> QueueClient:
+    """The client of linked Queue ``name`` (``FunctionArgs(links=[jobs.allow("send")])``)."""
+    from components.runtime.clients import queue as _queue
+
+    return _queue(name)
+
+
+def bus(name: str) -> BusClient:
+    """The client of linked EventBus ``name``."""
+    from components.runtime.clients import bus as _bus
+
+    return _bus(name)
+
+
+def table(name: str) -> TableClient:
+    """The client of linked Table ``name``."""
+    from components.runtime.clients import table as _table
+
+    return _table(name)
