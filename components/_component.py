@@ -65,7 +65,8 @@ class OmnicloudComponent(pulumi.ComponentResource):
     def _same_cloud(self, other: OmnicloudComponent, field: str) -> None:
         if other.cloud != self.cloud:
             raise InvalidArgsError(
-                f"{type(self).__name__} '{self.logical_name}'", field,
+                f"{type(self).__name__} '{self.logical_name}'",
+                field,
                 f"{type(other).__name__} '{other.logical_name}'",
                 f"it is on {other.cloud}, this is on {self.cloud}; wiring across clouds is not supported",
             )

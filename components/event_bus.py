@@ -25,8 +25,9 @@ class EventBusArgs(ComponentArgs):
     """Arguments of :class:`EventBus`."""
 
     archive_retention_days: int | None = Field(
-        None, ge=1, description="Keep every published event this long for replay (where the cloud archives)."
+        default=None, ge=1, description="Keep every published event this long for replay (where the cloud archives)."
     )
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags / labels on every resource.")
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -63,8 +64,8 @@ class EventBus(OmnicloudComponent):
         cloud: str | None = None,
     ) -> None:
         self.args = coerce_args(f"EventBus '{name}'", EventBusArgs, args if args is not None else EventBusArgs())
-        self._provider = self._start(name, self.args, opts, cloud)
-        built = self._provider.create(name, self.args, self)
+        self._impl = self._start(name, self.args, opts, cloud)
+        built = self._impl.create(name, self.args, self)
         self.name = built.name
         self.resource_id = built.resource_id
         self.locator = built.locator
@@ -86,11 +87,21 @@ class EventBus(OmnicloudComponent):
         Undeliverable events are retried, then dead-lettered. Returns the target's resources.
         """
         component = f"EventBus '{self.logical_name}'"
-        require(bool(_SUBSCRIPTION_NAME.match(name)), component, "subscribe.name", name,
-                "1-40 lowercase letters, digits or '-', starting with a letter")
+        require(
+            bool(_SUBSCRIPTION_NAME.match(name)),
+            component,
+            "subscribe.name",
+            name,
+            "1-40 lowercase letters, digits or '-', starting with a letter",
+        )
         require(name not in self._subscriptions, component, "subscribe.name", name, "already subscribed")
-        require(getattr(target, "KIND", None) in ("function", "queue"), component, "subscribe.target",
-                target, "a Function or a Queue")
+        require(
+            getattr(target, "KIND", None) in ("function", "queue"),
+            component,
+            "subscribe.target",
+            target,
+            "a Function or a Queue",
+        )
         require(0 <= max_retries <= 185, component, "max_retries", max_retries, "0-185")
         require(60 <= max_event_age_s <= 86400, component, "max_event_age_s", max_event_age_s, "60-86400 s")
         self._same_cloud(target, "subscribe.target")
@@ -99,6 +110,6 @@ class EventBus(OmnicloudComponent):
         except PatternError as exc:
             raise InvalidArgsError(component, f"subscribe('{name}').pattern", pattern, str(exc)) from None
         subscription = BusSubscription(name, target, parsed, max_retries, max_event_age_s)
-        self._provider.validate_subscription(self.logical_name, self.args, subscription)
+        self._impl.validate_subscription(self.logical_name, self.args, subscription)
         self._subscriptions.add(name)
-        return self._provider.subscribe(self, subscription)
+        return self._impl.subscribe(self, subscription)

@@ -31,8 +31,8 @@ class FunctionArgs(ComponentArgs):
 
     handler: str = Field(description="'module.function' under the project root, e.g. 'functions.api.handle'.")
     runtime: Runtime = "python3.12"
-    memory_mb: int = Field(512, description="Memory per instance in MB (cloud steps apply).")
-    timeout_s: int = Field(30, ge=1, description="Maximum run time of one invocation, seconds.")
+    memory_mb: int = Field(default=512, description="Memory per instance in MB (cloud steps apply).")
+    timeout_s: int = Field(default=30, ge=1, description="Maximum run time of one invocation, seconds.")
     environment: dict[str, Any] = Field(
         default_factory=dict, description="Plain environment variables (str or Output[str])."
     )
@@ -41,15 +41,19 @@ class FunctionArgs(ComponentArgs):
         description="Environment variables whose values stay Pulumi secrets end to end (str or Output[str]).",
     )
     architecture: Architecture | None = Field(
-        None, description="CPU architecture; None picks arm64 where the cloud has it, else x86_64."
+        default=None, description="CPU architecture; None picks arm64 where the cloud has it, else x86_64."
     )
-    http: HttpAccess | None = Field(None, description="None (no endpoint), 'public' or 'private' (authenticated).")
-    schedule: str | None = Field(None, description="'rate(N minutes|hours|days)' or 'cron(m h dom mon dow)', UTC.")
+    http: HttpAccess | None = Field(
+        default=None, description="None (no endpoint), 'public' or 'private' (authenticated)."
+    )
+    schedule: str | None = Field(
+        default=None, description="'rate(N minutes|hours|days)' or 'cron(m h dom mon dow)', UTC."
+    )
     min_instances: int = Field(
-        0, ge=0, description="Warm instances kept ready (provisioned concurrency / always-ready)."
+        default=0, ge=0, description="Warm instances kept ready (provisioned concurrency / always-ready)."
     )
-    max_instances: int | None = Field(None, ge=1, description="Upper bound on concurrent instances.")
-    log_retention_days: int = Field(30, ge=1, description="How long the function's logs are kept.")
+    max_instances: int | None = Field(default=None, ge=1, description="Upper bound on concurrent instances.")
+    log_retention_days: int = Field(default=30, ge=1, description="How long the function's logs are kept.")
     description: str | None = None
     tags: dict[str, str] = Field(default_factory=dict, description="Tags / labels on every resource of the function.")
     links: list[Any] = Field(

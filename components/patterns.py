@@ -133,7 +133,7 @@ def _matcher(where: str, item: Any) -> Matcher:
             raise PatternError(f"{where}: {item!r} is not a finite number")
         return Exact(item)
     if isinstance(item, Mapping) and len(item) == 1:
-        (kind, arg), = item.items()
+        ((kind, arg),) = item.items()
         if kind == "prefix":
             if not isinstance(arg, str) or not arg:
                 raise PatternError(f"{where}: prefix takes a non-empty string")
@@ -145,8 +145,7 @@ def _matcher(where: str, item: Any) -> Matcher:
         if kind == "numeric":
             return Numeric(_numeric(where, arg))
     raise PatternError(
-        f"{where}: {item!r} is not a matcher (a value, {{'prefix': s}}, {{'numeric': [...]}}, "
-        "{'exists': bool})"
+        f"{where}: {item!r} is not a matcher (a value, {{'prefix': s}}, {{'numeric': [...]}}, {{'exists': bool}})"
     )
 
 

@@ -19,12 +19,13 @@ if TYPE_CHECKING:
 class QueueArgs(ComponentArgs):
     """Arguments of :class:`Queue`. Per-cloud limits are checked when the Queue is built."""
 
-    visibility_timeout_s: int = Field(30, ge=0, description="How long a received message stays hidden.")
-    retention_s: int = Field(4 * 86400, ge=60, description="How long an unconsumed message is kept.")
-    max_receive_count: int = Field(5, ge=1, description="Receives before a message is dead-lettered.")
-    delay_s: int = Field(0, ge=0, description="Delay before a new message becomes visible.")
-    fifo: bool = Field(False, description="First-in-first-out per message group.")
-    max_message_kb: int = Field(256, ge=1, description="Largest message accepted, in KB.")
+    visibility_timeout_s: int = Field(default=30, ge=0, description="How long a received message stays hidden.")
+    retention_s: int = Field(default=4 * 86400, ge=60, description="How long an unconsumed message is kept.")
+    max_receive_count: int = Field(default=5, ge=1, description="Receives before a message is dead-lettered.")
+    delay_s: int = Field(default=0, ge=0, description="Delay before a new message becomes visible.")
+    fifo: bool = Field(default=False, description="First-in-first-out per message group.")
+    max_message_kb: int = Field(default=256, ge=1, description="Largest message accepted, in KB.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags / labels on every resource.")
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -61,8 +62,8 @@ class Queue(OmnicloudComponent):
         cloud: str | None = None,
     ) -> None:
         self.args = coerce_args(f"Queue '{name}'", QueueArgs, args if args is not None else QueueArgs())
-        self._provider = self._start(name, self.args, opts, cloud)
-        built = self._provider.create(name, self.args, self)
+        self._impl = self._start(name, self.args, opts, cloud)
+        built = self._impl.create(name, self.args, self)
         self.name = built.name
         self.resource_id = built.resource_id
         self.dead_letter = built.dead_letter
@@ -81,5 +82,5 @@ class Queue(OmnicloudComponent):
         require(max_batching_window_s >= 0, component, "max_batching_window_s", max_batching_window_s, "at least 0")
         self._same_cloud(function, "subscribe")
         options = QueueSubscription(batch_size, max_batching_window_s)
-        self._provider.validate_subscription(self.logical_name, self.args, options)
-        return self._provider.subscribe(self, function, options)
+        self._impl.validate_subscription(self.logical_name, self.args, options)
+        return self._impl.subscribe(self, function, options)

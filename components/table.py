@@ -43,9 +43,10 @@ class TableArgs(ComponentArgs):
     key_types: dict[str, KeyType] = Field(
         default_factory=dict, description="Types of key attributes; 'string' unless named here."
     )
-    ttl_attribute: str | None = Field(None, description="Attribute holding an expiry time (epoch seconds).")
+    ttl_attribute: str | None = Field(default=None, description="Attribute holding an expiry time (epoch seconds).")
     indexes: list[IndexArgs] = Field(default_factory=list)
     point_in_time_recovery: bool = True
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags / labels on every resource.")
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("partition_key", "sort_key", "ttl_attribute")
@@ -106,8 +107,8 @@ class Table(OmnicloudComponent):
         cloud: str | None = None,
     ) -> None:
         self.args = coerce_args(f"Table '{name}'", TableArgs, args)
-        self._provider = self._start(name, self.args, opts, cloud)
-        built = self._provider.create(name, self.args, self)
+        self._impl = self._start(name, self.args, opts, cloud)
+        built = self._impl.create(name, self.args, self)
         self.name = built.name
         self.resource_id = built.resource_id
         self.locator = built.locator
@@ -120,5 +121,5 @@ class Table(OmnicloudComponent):
         require(batch_size >= 1, component, "batch_size", batch_size, "at least 1")
         self._same_cloud(function, "on_change")
         options = ChangeSubscription(batch_size)
-        self._provider.validate_subscription(self.logical_name, self.args, options)
-        return self._provider.on_change(self, function, options)
+        self._impl.validate_subscription(self.logical_name, self.args, options)
+        return self._impl.on_change(self, function, options)

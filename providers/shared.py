@@ -90,10 +90,7 @@ def runtime_environment(cloud: str, name: str, args: FunctionArgs) -> dict[str, 
 
 def link_environment(links: list[Link]) -> dict[str, pulumi.Input[str]]:
     """One variable per link, holding the target's locator as JSON (see :mod:`components.links`)."""
-    return {
-        link.env_name: link.target.locator.apply(lambda value: json.dumps(value, sort_keys=True))
-        for link in links
-    }
+    return {link.env_name: link.target.locator.apply(lambda value: json.dumps(value, sort_keys=True)) for link in links}
 
 
 def cross_cloud_links(component: str, cloud: str, links: list[Link]) -> None:
@@ -101,8 +98,11 @@ def cross_cloud_links(component: str, cloud: str, links: list[Link]) -> None:
     for link in links:
         if link.target.cloud != cloud:
             raise InvalidArgsError(
-                component, "links", f"{link.kind} '{link.target.logical_name}'",
-                f"it is on {link.target.cloud}; links must stay on {cloud}", cloud=cloud,
+                component,
+                "links",
+                f"{link.kind} '{link.target.logical_name}'",
+                f"it is on {link.target.cloud}; links must stay on {cloud}",
+                cloud=cloud,
             )
 
 
@@ -159,3 +159,27 @@ def triggers_of(function: Any) -> LateBound:
         existing = LateBound(f"the trigger list of Function '{getattr(function, 'logical_name', '?')}'")
         function._omnicloud_triggers = existing
     return existing
+
+
+def secret_environment(args: FunctionArgs) -> dict[str, pulumi.Output[str]]:
+    """The user's secrets, each wrapped so it stays a secret in state and in previews."""
+    return {key: pulumi.Output.secret(value) for key, value in args.secrets.items()}
+
+
+def merged_environment(cloud: str, name: str, args: FunctionArgs) -> pulumi.Output[dict[str, str]]:
+    """Plain and secret variables in one map; the whole map is secret if any value is."""
+    combined: dict[str, pulumi.Input[str]] = {
+        **runtime_environment(cloud, name, args),
+        **secret_environment(args),
+    }
+    return pulumi.Output.all(**combined).apply(lambda values: dict(values))
+
+
+def tags_for(name: str, args: Any) -> dict[str, str]:
+    """Tags on every resource of a component: where it came from, plus the user's ``tags``."""
+    return {
+        "omnicloud-component": name,
+        "omnicloud-project": pulumi.get_project(),
+        "omnicloud-stack": pulumi.get_stack(),
+        **getattr(args, "tags", {}),
+    }
