@@ -48,6 +48,9 @@ class OmnicloudComponent(pulumi.ComponentResource):
         self.logical_name = name
         self.cloud = resolve_cloud(cloud)
         provider = provider_for(self.KIND, self.cloud)
+        from providers.shared import cross_cloud_links
+
+        cross_cloud_links(f"{type(self).__name__} '{name}'", self.cloud, getattr(args, "links", []))
         provider.validate(name, args)
         super().__init__(TYPE_PREFIX + type(self).__name__, name, None, opts)
         return provider

@@ -66,6 +66,9 @@ class Vendored:
     """Directory inside the archive ('' = root, as Lambda expects)."""
     extra_index_args: tuple[str, ...] = ()
     """Extra pip arguments (e.g. ``--find-links DIR --no-index`` for offline builds)."""
+    always: tuple[str, ...] = ()
+    """Requirements the target needs whatever the handler's file says (e.g. the SDKs of the
+    linked services where the platform does not provide them)."""
 
 
 @dataclass(frozen=True)
@@ -137,15 +140,15 @@ def _build(spec: ArchiveSpec, root: Path, component: str) -> BuiltArchive:
     for name, text in spec.entry_files.items():
         files[name] = text.encode()
     requirements = _requirements_beside(spec.handler, root)
+    lines = list(spec.dependencies.always)
+    if requirements is not None:
+        lines += requirements.read_text().splitlines()
+    text = ("\n".join(line.rstrip() for line in lines) + "\n").encode() if lines else b""
     if isinstance(spec.dependencies, RemoteBuild):
-        lines = list(spec.dependencies.always)
-        if requirements is not None:
-            lines += requirements.read_text().splitlines()
-        if lines:
-            files[REQUIREMENTS] = ("\n".join(line.rstrip() for line in lines) + "\n").encode()
-    elif requirements is not None:
-        vendored = _vendor(requirements.read_bytes(), spec.dependencies, build_dir(root))
-        for name, data in vendored.items():
+        if text:
+            files[REQUIREMENTS] = text
+    elif text:
+        for name, data in _vendor(text, spec.dependencies, build_dir(root)).items():
             files[name] = data
     data = _zip(files)
     digest = hashlib.sha256(data).hexdigest()

@@ -15,7 +15,7 @@ import pulumi
 from components.errors import require
 from components.function_args import FunctionArgs
 from providers.protocols import FunctionOutputs
-from providers.shared import runtime_environment
+from providers.shared import TRIGGERS_ENV, cross_cloud_links, runtime_environment, triggers_of
 
 DEFAULT_PORT = 8787
 # The name is a URL path segment on the local server.
@@ -46,6 +46,7 @@ class LocalFunctionProvider:
             "local names are 1-63 letters, digits, '-' or '_' (they are URL path segments)",
             cloud="local",
         )
+        cross_cloud_links(f"Function '{name}'", "local", args.links)
 
     def create(self, name: str, args: FunctionArgs, parent: pulumi.ComponentResource) -> FunctionOutputs:
         port = pulumi.Config("omnicloud").get_int("localPort") or DEFAULT_PORT
@@ -55,7 +56,7 @@ class LocalFunctionProvider:
             http=args.http,
             schedule=args.schedule,
             timeout_s=args.timeout_s,
-            environment=runtime_environment("local", name, args),
+            environment={**runtime_environment("local", name, args), TRIGGERS_ENV: triggers_of(parent).output()},
             secrets=dict(args.secrets),
         )
         stack = f"{pulumi.get_project()}/{pulumi.get_stack()}"
