@@ -80,7 +80,7 @@ def test_a_component_linked_twice_is_rejected(project_root):
         with pytest.raises(ValueError, match="linked twice"):
             FunctionArgs(handler="functions.api.handle", links=links)
         # Built from a dict by the component: the error also names the component.
-        with pytest.raises(InvalidArgsError, match="Function 'api': links=.*linked twice"):
+        with pytest.raises(InvalidArgsError, match=r"Function 'api': links=.*linked twice"):
             Function("api", {"handler": "functions.api.handle", "links": links})
 
 
