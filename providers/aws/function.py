@@ -16,6 +16,12 @@ What gets registered (children of the component):
 * ``schedule``: an EventBridge Scheduler schedule with its own role (may invoke exactly this
   function), retries, and an SQS dead-letter queue that also receives the function's failed
   asynchronous invocations.
+* ``links``: one ``aws:iam/rolePolicy:RolePolicy`` ``<name>-<kind>-<target>`` per link, exact
+  actions on exact ARNs from the verb table in :mod:`providers.aws.grants`.
+
+The environment always holds ``OMNICLOUD_TRIGGERS``: the JSON list of what subscribes this
+function (queues, tables, bus rules by ARN), filled in by ``subscribe``/``on_change`` calls
+that come after the Function in the program; ``[]`` when nothing does.
 """
 
 from __future__ import annotations
@@ -30,10 +36,17 @@ from components.errors import InvalidArgsError, require
 from components.function_args import FunctionArgs
 from components.packaging import ArchiveSpec, Vendored, build_archive
 from components.schedule import parse_schedule
-from providers.aws import naming
+from providers.aws import grants, naming
 from providers.aws.schedule import UnsupportedSchedule, to_scheduler_expression
 from providers.protocols import FunctionOutputs
-from providers.shared import apply_overrides, merged_environment, tags_for
+from providers.shared import (
+    TRIGGERS_ENV,
+    apply_overrides,
+    cross_cloud_links,
+    merged_environment,
+    tags_for,
+    triggers_of,
+)
 
 MEMORY_MB = (128, 10240)
 TIMEOUT_MAX_S = 900
@@ -89,6 +102,8 @@ class AwsFunctionResources:
     role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup
     log_policy: aws.iam.RolePolicy
+    link_policies: tuple[aws.iam.RolePolicy, ...] = ()
+    """One inline policy per link, in the order of ``FunctionArgs.links``."""
     alias: aws.lambda_.Alias | None = None
     provisioned_concurrency: aws.lambda_.ProvisionedConcurrencyConfig | None = None
     url: aws.lambda_.FunctionUrl | None = None
@@ -107,6 +122,7 @@ class AwsFunctionProvider:
     def validate(self, name: str, args: FunctionArgs) -> None:
         component = f"Function '{name}'"
         naming.check_function_name(component, name, scheduled=args.schedule is not None)
+        cross_cloud_links(component, "aws", args.links)
         # Unknown override keys must fail here, before create() registers anything.
         apply_overrides(component, "aws", aws.lambda_.Function, {}, args.overrides)
         description = _description(name, args)
@@ -201,6 +217,10 @@ class AwsFunctionProvider:
             ),
             opts=child,
         )
+        # Links are granted before the function exists, so its first invocation can use them.
+        link_policies = tuple(
+            grants.grant(parent, link.target, link.verbs, "link", role=role, opts=child) for link in args.links
+        )
         archive = build_archive(
             ArchiveSpec(
                 handler=args.handler,
@@ -225,7 +245,7 @@ class AwsFunctionProvider:
                 "memory_size": args.memory_mb,
                 "timeout": args.timeout_s,
                 "description": _description(name, args),
-                "environment": aws.lambda_.FunctionEnvironmentArgs(variables=merged_environment("aws", name, args)),
+                "environment": aws.lambda_.FunctionEnvironmentArgs(variables=_environment(name, args, parent)),
                 "logging_config": aws.lambda_.FunctionLoggingConfigArgs(
                     log_format="JSON",
                     log_group=log_group.name,
@@ -242,9 +262,11 @@ class AwsFunctionProvider:
         function = aws.lambda_.Function(
             name,
             **function_kwargs,
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_policy, log_group]),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_policy, log_group, *link_policies]),
         )
-        resources = AwsFunctionResources(function=function, role=role, log_group=log_group, log_policy=log_policy)
+        resources = AwsFunctionResources(
+            function=function, role=role, log_group=log_group, log_policy=log_policy, link_policies=link_policies
+        )
         target_arn: pulumi.Output[str] = function.arn
         qualifier: pulumi.Input[str] | None = None
         if args.min_instances > 0:
@@ -417,6 +439,17 @@ def _schedule(
         dead_letter_queue=dead_letters,
         dead_letter_policy=dead_letter_policy,
         async_invoke_config=async_config,
+    )
+
+
+def _environment(name: str, args: FunctionArgs, parent: pulumi.ComponentResource) -> pulumi.Output[dict[str, str]]:
+    """The runtime's variables, links, the user's (and secrets), and the trigger list.
+
+    The trigger list resolves once the program body has run (subscriptions come after the
+    Function); the map stays secret as a whole when any secret is in it.
+    """
+    return pulumi.Output.all(merged_environment("aws", name, args), triggers_of(parent).output()).apply(
+        lambda values: {**values[0], TRIGGERS_ENV: values[1]}
     )
 
 

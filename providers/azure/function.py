@@ -20,6 +20,19 @@ What gets registered (children of the component; shared ones live in :mod:`.stac
   Owner for the app's identity on the stack storage account, which identity-based
   AzureWebJobsStorage requires, and nothing broader.
 
+* ``azure-native:authorization:RoleAssignment`` / ``azure-native:cosmosdb:SqlResourceSqlRoleAssignment``
+  ``<name>-<kind>-<target>-<verb>``: one per verb of each link, from the verb table in
+  :mod:`.grants`, at the linked resource's scope.
+
+App settings also carry ``OMNICLOUD_TRIGGERS`` (the JSON list of trigger descriptors that
+``queue.subscribe``, ``bus.subscribe`` and ``table.on_change`` add, ``[]`` when none; the
+adapter registers one function per descriptor) and, when a descriptor needs it, the trigger's
+identity-based connection: ``OMNICLOUD_SB__fullyQualifiedNamespace`` (Service Bus triggers) and
+``OMNICLOUD_COSMOS__accountEndpoint`` (Cosmos DB triggers). These must be real app settings:
+the Functions host and the scale controller, not the Python worker, open trigger connections.
+Because subscriptions are declared after the Function, the app settings resolve once the
+program body has run.
+
 ``http`` adds no resource: the HTTP trigger lives in the package (``function_app.py``), with
 function-key auth for ``private``; the URL is ``https://<default host name>/``.
 ``schedule`` adds no resource either: it becomes a timer trigger with the translated NCRONTAB
@@ -28,8 +41,10 @@ expression (UTC).
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import applicationinsights, authorization, storage, web
@@ -38,11 +53,19 @@ from components.errors import InvalidArgsError, require
 from components.function_args import FunctionArgs
 from components.packaging import ArchiveSpec, BuiltArchive, Vendored, build_archive
 from components.schedule import parse_schedule
-from providers.azure import naming, roles
+from providers.azure import grants, naming, roles
 from providers.azure.schedule import UnsupportedSchedule, to_ncrontab
 from providers.azure.stack import AzureStackResources, stack_resources
 from providers.protocols import FunctionOutputs
-from providers.shared import apply_overrides, runtime_environment, secret_environment, tags_for
+from providers.shared import (
+    TRIGGERS_ENV,
+    apply_overrides,
+    cross_cloud_links,
+    runtime_environment,
+    secret_environment,
+    tags_for,
+    triggers_of,
+)
 
 CLOUD = "azure"
 
@@ -76,12 +99,22 @@ SITE_PACKAGES = ".python_packages/lib/site-packages"
 WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 HOST_STORAGE_ROLE = "Storage Blob Data Owner"
 # App settings the provider owns; a user variable of the same name would silently win or lose.
+SERVICE_BUS_CONNECTION = "OMNICLOUD_SB"
+"""The Service Bus trigger's ``connection``: settings ``OMNICLOUD_SB__*`` (identity-based)."""
+COSMOS_CONNECTION = "OMNICLOUD_COSMOS"
+"""The Cosmos DB trigger's ``connection``: settings ``OMNICLOUD_COSMOS__*`` (identity-based)."""
 MANAGED_SETTINGS = (
     "AzureWebJobsStorage__accountName",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "OMNICLOUD_PACKAGE_SHA256",
+    TRIGGERS_ENV,
 )
-_MANAGED_PREFIXES = ("APPLICATIONINSIGHTS_", "AzureFunctionsJobHost__")
+_MANAGED_PREFIXES = (
+    "APPLICATIONINSIGHTS_",
+    "AzureFunctionsJobHost__",
+    f"{SERVICE_BUS_CONNECTION}__",
+    f"{COSMOS_CONNECTION}__",
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +129,8 @@ class AzureFunctionResources:
     host_storage_role: authorization.RoleAssignment
     stack: AzureStackResources
     """The stack's shared resource group, storage account and Log Analytics workspace."""
+    link_grants: list[pulumi.CustomResource] = field(default_factory=list)
+    """One role assignment per verb of each link (see :mod:`providers.azure.grants`)."""
 
 
 class AzureFunctionProvider:
@@ -107,11 +142,13 @@ class AzureFunctionProvider:
         _check_runtime(component, args)
         _check_scale(component, args)
         _check_timeout(component, args)
+        cross_cloud_links(component, CLOUD, args.links)
+        grants.check_links(component, args.links)
         require(args.log_retention_days in LOG_RETENTION_DAYS, component, "log_retention_days",
                 args.log_retention_days,
                 f"Application Insights retention is one of {LOG_RETENTION_DAYS} days",
                 cloud=CLOUD)
-        _check_tags(component, name, args)
+        check_tags(component, name, args)
         _check_settings(component, args)
         if args.schedule is not None:
             ncrontab(component, args.schedule)
@@ -163,7 +200,9 @@ class AzureFunctionProvider:
                 ),
                 "function_app_config": _function_app_config(args, deployment_url),
                 "site_config": web.SiteConfigArgs(
-                    app_settings=_app_settings(name, args, account.name, insights, archive),
+                    app_settings=_app_settings(
+                        name, args, account.name, insights, archive, triggers_of(parent).output()
+                    ),
                     min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
                     ftps_state=web.FtpsState.DISABLED,
                 ),
@@ -177,6 +216,14 @@ class AzureFunctionProvider:
         )
         principal_id = app.identity.apply(_principal_id)
         host_storage_role = _host_storage_role(name, principal_id, account, child)
+        link_grants = [
+            assignment
+            for link in args.links
+            for assignment in grants.grant(
+                parent, link.target, link.verbs, f"links of Function '{name}'",
+                principal_id=principal_id, parent=parent,
+            )
+        ]
         url: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if args.http is not None:
             # routePrefix is "" in host.json, so the handler's paths start at the root.
@@ -189,6 +236,7 @@ class AzureFunctionProvider:
             insights=insights,
             host_storage_role=host_storage_role,
             stack=shared,
+            link_grants=link_grants,
         )
         return FunctionOutputs(
             name=app.name,
@@ -242,7 +290,8 @@ def _check_timeout(component: str, args: FunctionArgs) -> None:
             "at most 60 minutes when instances scale in", cloud=CLOUD)
 
 
-def _check_tags(component: str, name: str, args: FunctionArgs) -> None:
+def check_tags(component: str, name: str, args: Any) -> None:
+    """Azure's tag limits on ``args.tags`` plus the tags omnicloud adds (any component)."""
     require(len(tags_for(name, args)) <= MAX_TAGS, component, "tags", args.tags,
             f"Azure resources have at most {MAX_TAGS} tags (omnicloud adds 3)", cloud=CLOUD)
     for key, value in args.tags.items():
@@ -371,8 +420,14 @@ def _app_settings(
     account_name: pulumi.Input[str],
     insights: applicationinsights.Component,
     archive: BuiltArchive,
-) -> list[web.NameValuePairArgs]:
-    """App settings: host wiring first, then the runtime's and user's environment, then secrets."""
+    triggers: pulumi.Output[str],
+) -> pulumi.Output[list[web.NameValuePairArgs]]:
+    """App settings: host wiring first, then the runtime's and user's environment, then secrets,
+    then the trigger list and the connections its triggers need.
+
+    The list is an Output because the connections depend on subscriptions declared after the
+    Function; it is secret as a whole if any secret is set.
+    """
     settings: dict[str, pulumi.Input[str]] = {
         # Identity-based host storage: no connection string, no key.
         "AzureWebJobsStorage__accountName": account_name,
@@ -381,8 +436,29 @@ def _app_settings(
         "OMNICLOUD_PACKAGE_SHA256": archive.sha256,
         **runtime_environment(CLOUD, name, args),
         **secret_environment(args),
+        TRIGGERS_ENV: triggers,
     }
-    return [web.NameValuePairArgs(name=key, value=value) for key, value in settings.items()]
+
+    def pairs(values: dict[str, Any]) -> list[web.NameValuePairArgs]:
+        resolved = {**values, **trigger_connections(values[TRIGGERS_ENV])}
+        return [web.NameValuePairArgs(name=key, value=value) for key, value in resolved.items()]
+
+    return pulumi.Output.all(**settings).apply(pairs)
+
+
+def trigger_connections(triggers_json: str) -> dict[str, str]:
+    """The identity-based trigger connections the descriptors in ``OMNICLOUD_TRIGGERS`` need.
+
+    Every Queue of a stack lives in the stack's one namespace and every Table in its one
+    Cosmos DB account, so one setting per connection suffices.
+    """
+    connections: dict[str, str] = {}
+    for descriptor in json.loads(triggers_json):
+        if descriptor.get("kind") == "queue" and descriptor.get("namespace"):
+            connections[f"{SERVICE_BUS_CONNECTION}__fullyQualifiedNamespace"] = descriptor["namespace"]
+        elif descriptor.get("kind") == "table" and descriptor.get("endpoint"):
+            connections[f"{COSMOS_CONNECTION}__accountEndpoint"] = descriptor["endpoint"]
+    return connections
 
 
 def _principal_id(identity: web.outputs.ManagedServiceIdentityResponse | None) -> str:

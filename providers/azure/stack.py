@@ -13,20 +13,46 @@ removing a Function never deletes infrastructure other Functions use:
   on the account, resource group or subscription to upload packages.
 * ``azure-native:operationalinsights:Workspace``: the Log Analytics workspace behind every
   Function's workspace-based Application Insights (PerGB2018, 30 days).
+
+Created only when the first component that needs them is built (same parent):
+
+* ``azure-native:servicebus:Namespace`` (first Queue): Standard tier, because Basic has no
+  sessions (FIFO queues) and Event Grid's Service Bus destinations need Standard; local (SAS)
+  auth disabled, so only Entra ID identities reach it; TLS 1.2 minimum. Service Bus encrypts
+  at rest with Microsoft-managed keys (customer-managed keys need Premium).
+* ``azure-native:cosmosdb:DatabaseAccount`` + ``SqlResourceSqlDatabase`` (first Table):
+  NoSQL, serverless (billed per request unit, nothing while idle), Session consistency, one
+  region (serverless accounts are single-region), continuous backup with the 7-day tier
+  (point-in-time restore; the 7-day tier has no backup storage charge), local (key) auth and
+  key-based metadata writes disabled, TLS 1.2. Cosmos DB always encrypts at rest.
+* ``azure-native:storage:BlobContainer`` ``deadletters`` (first EventBus subscription): in
+  the stack storage account, where Event Grid writes undeliverable events.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pulumi
-from pulumi_azure_native import operationalinsights, resources, storage
+from pulumi_azure_native import cosmosdb, operationalinsights, resources, servicebus, storage
 
 from providers.azure import naming
 from providers.shared import stack_singleton
 
 COMPONENT_TYPE = "omnicloud:azure:StackResources"
 WORKSPACE_RETENTION_DAYS = 30
+
+# Microsoft.ServiceBus/namespaces: 6-50 letters, digits and hyphens, starting with a letter,
+# ending with a letter or digit, global (<name>.servicebus.windows.net).
+NAMESPACE_MAX = 50
+# Microsoft.DocumentDB/databaseAccounts: 3-44 lowercase letters, digits and hyphens, global
+# (<name>.documents.azure.com).
+COSMOS_ACCOUNT_MAX = 44
+COSMOS_DATABASE = "omnicloud"
+"""The stack's one SQL database; every Table is a container in it."""
+DEAD_LETTER_CONTAINER = "deadletters"
 
 
 @dataclass(frozen=True)
@@ -39,6 +65,26 @@ class AzureStackResources:
     workspace: operationalinsights.Workspace
 
 
+@dataclass(frozen=True)
+class AzureServiceBus:
+    """The stack's Service Bus namespace (every Queue is an entity in it)."""
+
+    namespace: servicebus.Namespace
+    fully_qualified_namespace: pulumi.Output[str]
+    """``<namespace>.servicebus.windows.net``: what SDK clients and trigger connections take."""
+
+
+@dataclass(frozen=True)
+class AzureCosmos:
+    """The stack's Cosmos DB for NoSQL account and its database (every Table is a container)."""
+
+    account: cosmosdb.DatabaseAccount
+    database: cosmosdb.SqlResourceSqlDatabase
+    database_name: str
+    endpoint: pulumi.Output[str]
+    """``https://<account>.documents.azure.com:443/``."""
+
+
 class _StackComponent(pulumi.ComponentResource):
     """Parent of the stack's shared Azure resources (at the stack root)."""
 
@@ -49,6 +95,41 @@ class _StackComponent(pulumi.ComponentResource):
 def stack_resources() -> AzureStackResources:
     """The stack's shared Azure resources, created on first use."""
     return stack_singleton("azure:stack", _create)
+
+
+def service_bus() -> AzureServiceBus:
+    """The stack's Service Bus namespace, created when the first Queue needs it."""
+    return stack_singleton("azure:servicebus", _create_service_bus)
+
+
+def cosmos() -> AzureCosmos:
+    """The stack's Cosmos DB account and database, created when the first Table needs them."""
+    return stack_singleton("azure:cosmos", _create_cosmos)
+
+
+def dead_letter_container() -> storage.BlobContainer:
+    """The stack's ``deadletters`` blob container, created for the first bus subscription."""
+    return stack_singleton("azure:deadletters", _create_dead_letter_container)
+
+
+def namespace_logical_name(project: str, stack: str) -> str:
+    """``sb-<project>-<stack>``: starts with a letter and leaves room for the auto-name suffix."""
+    return _fit(f"sb-{_lower_hyphenated(f'{project}-{stack}')}".rstrip("-"),
+                NAMESPACE_MAX - naming.AUTONAME_SUFFIX)
+
+
+def cosmos_account_logical_name(project: str, stack: str) -> str:
+    """``cosmos-<project>-<stack>``, lowercase, leaving room for the auto-name suffix."""
+    return _fit(f"cosmos-{_lower_hyphenated(f'{project}-{stack}')}".rstrip("-"),
+                COSMOS_ACCOUNT_MAX - naming.AUTONAME_SUFFIX)
+
+
+def host_of(endpoint: str) -> str:
+    """``https://ns.servicebus.windows.net:443/`` -> ``ns.servicebus.windows.net``."""
+    host = urlsplit(endpoint).hostname
+    if not host:
+        raise ValueError(f"not an endpoint URL: {endpoint!r}")
+    return host
 
 
 def stack_tags() -> dict[str, str]:
@@ -98,3 +179,102 @@ def _create() -> AzureStackResources:
     return AzureStackResources(
         component=component, resource_group=group, storage_account=account, workspace=workspace
     )
+
+
+def _shared_child() -> tuple[AzureStackResources, pulumi.ResourceOptions]:
+    shared = stack_resources()
+    return shared, pulumi.ResourceOptions(parent=shared.component)
+
+
+def _create_service_bus() -> AzureServiceBus:
+    shared, child = _shared_child()
+    namespace = servicebus.Namespace(
+        namespace_logical_name(pulumi.get_project(), pulumi.get_stack()),
+        resource_group_name=shared.resource_group.name,
+        # Sessions (FIFO queues) need Standard; Basic has none.
+        sku=servicebus.SBSkuArgs(name=servicebus.SkuName.STANDARD, tier=servicebus.SkuTier.STANDARD),
+        # No SAS keys: every sender and receiver is an Entra ID identity with a data role.
+        disable_local_auth=True,
+        minimum_tls_version=servicebus.TlsVersion.TLS_VERSION_1_2,
+        tags=stack_tags(),
+        opts=child,
+    )
+    return AzureServiceBus(
+        namespace=namespace,
+        fully_qualified_namespace=namespace.service_bus_endpoint.apply(host_of),
+    )
+
+
+def _create_cosmos() -> AzureCosmos:
+    shared, child = _shared_child()
+    group = shared.resource_group
+    logical = cosmos_account_logical_name(pulumi.get_project(), pulumi.get_stack())
+    account = cosmosdb.DatabaseAccount(
+        logical,
+        resource_group_name=group.name,
+        kind=cosmosdb.DatabaseAccountKind.GLOBAL_DOCUMENT_DB,
+        database_account_offer_type=cosmosdb.DatabaseAccountOfferType.STANDARD,
+        # Serverless: billed per request unit consumed and storage, nothing while idle.
+        capabilities=[cosmosdb.CapabilityArgs(name="EnableServerless")],
+        # A serverless account runs in exactly one region: the stack's.
+        locations=[
+            cosmosdb.LocationArgs(location_name=group.location, failover_priority=0, is_zone_redundant=False)
+        ],
+        consistency_policy=cosmosdb.ConsistencyPolicyArgs(
+            default_consistency_level=cosmosdb.DefaultConsistencyLevel.SESSION
+        ),
+        # Backup is per account, not per container, and cannot go back from continuous to
+        # periodic; the 7-day tier is free, so every account gets point-in-time restore.
+        backup_policy=cosmosdb.ContinuousModeBackupPolicyArgs(
+            type="Continuous",
+            continuous_mode_properties=cosmosdb.ContinuousModePropertiesArgs(
+                tier=cosmosdb.ContinuousTier.CONTINUOUS7_DAYS
+            ),
+        ),
+        # Entra ID only: no primary keys for data, none for metadata writes either.
+        disable_local_auth=True,
+        disable_key_based_metadata_write_access=True,
+        minimal_tls_version=cosmosdb.MinimalTlsVersion.TLS12,
+        tags=stack_tags(),
+        opts=child,
+    )
+    database = cosmosdb.SqlResourceSqlDatabase(
+        f"{logical}-db",
+        resource_group_name=group.name,
+        account_name=account.name,
+        database_name=COSMOS_DATABASE,
+        resource=cosmosdb.SqlDatabaseResourceArgs(id=COSMOS_DATABASE),
+        tags=stack_tags(),
+        opts=child,
+    )
+    return AzureCosmos(
+        account=account,
+        database=database,
+        database_name=COSMOS_DATABASE,
+        endpoint=account.document_endpoint,
+    )
+
+
+def _create_dead_letter_container() -> storage.BlobContainer:
+    shared, child = _shared_child()
+    return storage.BlobContainer(
+        "deadletters",
+        resource_group_name=shared.resource_group.name,
+        account_name=shared.storage_account.name,
+        container_name=DEAD_LETTER_CONTAINER,
+        public_access=storage.PublicAccess.NONE,
+        opts=child,
+    )
+
+
+def _lower_hyphenated(text: str) -> str:
+    """Lowercase letters, digits and single hyphens, no hyphen at either end."""
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-")
+
+
+def _fit(text: str, limit: int) -> str:
+    """``text`` if it fits, else a prefix plus a hash of the whole, so it stays unique."""
+    if len(text) <= limit:
+        return text
+    suffix = naming.short_hash(text)
+    return f"{text[: limit - len(suffix) - 1].rstrip('-')}-{suffix}"

@@ -1,6 +1,6 @@
 """AWS Lambda entry point: ``components.runtime.adapters.aws.handler``.
 
-Two event shapes reach it:
+These event shapes reach it:
 
 * **Lambda Function URL, payload format 2.0** (``version``, ``rawPath``, ``rawQueryString``,
   ``headers``, ``cookies``, ``requestContext.http``, ``body``, ``isBase64Encoded``) →
@@ -9,15 +9,29 @@ Two event shapes reach it:
   ``{"omnicloud": {"kind": "scheduled", "schedule": ..., "time": ..., "execution_id": ...}}``
   where Scheduler has substituted ``<aws.scheduler.scheduled-time>`` and
   ``<aws.scheduler.execution-id>`` → :class:`Scheduled`.
+* **SQS, through an event source mapping** with ``ReportBatchItemFailures`` → one
+  :class:`QueueBatch`; the ids the handler returns become ``batchItemFailures``.
+* **DynamoDB Streams, through an event source mapping** (``NEW_AND_OLD_IMAGES``) → one
+  :class:`TableChange` per record, in order; the first failing record is reported as the
+  ``batchItemFailures`` entry so Lambda retries from it (and not the records before it).
+* **EventBridge** (a rule's Lambda target) → :class:`Event`, rebuilt from the ``detail``
+  that :class:`~components.runtime.clients.aws.EventBridgeBus` publishes.
 
-Anything else raises :class:`ValueError` rather than guessing. No AWS SDK is imported: the
-adapter only reshapes dicts.
+Queue and table events name their source by ARN; ``OMNICLOUD_TRIGGERS`` (JSON, written by
+the deploy side) maps it to the component's logical name. Anything else raises
+:class:`ValueError` rather than guessing. No AWS SDK is imported at module load; boto3's
+``TypeDeserializer`` is loaded only when a stream event arrives.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+import functools
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -32,22 +46,38 @@ from components.runtime.adapters._common import (
     scheduled_input,
 )
 from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
-from components.runtime.handler import call_http, call_scheduled, load_handler
+from components.runtime.handler import Handler, call_http, call_scheduled, load_handler
+from components.runtime.messages import ChangeKind, Event, QueueBatch, QueueMessage, TableChange
 
-__all__ = ["handler", "to_function_url_response", "to_http_request", "to_scheduled"]
+__all__ = [
+    "TRIGGERS",
+    "handler",
+    "to_event",
+    "to_function_url_response",
+    "to_http_request",
+    "to_queue_batch",
+    "to_scheduled",
+    "to_table_change",
+]
 
 CLOUD = "aws"
+TRIGGERS = "OMNICLOUD_TRIGGERS"
+"""JSON list of trigger descriptors (``{"kind", "name", "source": <ARN>}``) the deploy side
+writes, so native source ARNs map back to logical component names."""
+
+log = logging.getLogger("omnicloud.runtime")
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any] | None:
     """The Lambda handler: translate, call the user's handler, translate back.
 
-    Returns a Function URL response dict for HTTP events and None for scheduled ones (a
-    scheduled handler's exception propagates so Scheduler's retry policy applies).
+    Returns a Function URL response dict for HTTP events, ``{"batchItemFailures": [...]}``
+    for SQS and DynamoDB Streams batches, and None for scheduled and EventBridge events
+    (whose handler exceptions propagate, so Lambda's retry policy and DLQ apply).
 
     Raises:
-        ValueError: the event is neither a Function URL 2.0 request nor omnicloud's
-            scheduled input.
+        ValueError: the event has none of the shapes above, or names a queue or stream that
+            ``OMNICLOUD_TRIGGERS`` does not list.
     """
     ctx = Context(
         function=function_name(getattr(context, "function_name", None)),
@@ -61,11 +91,21 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any] | None:
         return None
     if _is_function_url_event(event):
         return to_function_url_response(call_http(load_handler(), to_http_request(event), ctx))
+    source = _records_source(event)
+    if source == "aws:sqs":
+        return _handle_queue(load_handler(), to_queue_batch(event), ctx)
+    if source == "aws:dynamodb":
+        return _handle_stream(load_handler(), event["Records"], ctx)
+    if _is_eventbridge_event(event):
+        # An exception propagates: Lambda's asynchronous retries, then the target's DLQ.
+        load_handler()(to_event(event), ctx)
+        return None
     keys = sorted(event) if isinstance(event, Mapping) else type(event).__name__
     raise ValueError(
         f"unrecognised Lambda event (keys: {keys}); omnicloud handles Function URL payload "
-        "format 2.0 and its own EventBridge Scheduler input "
-        '{"omnicloud": {"kind": "scheduled", ...}}'
+        "format 2.0, its own EventBridge Scheduler input "
+        '{"omnicloud": {"kind": "scheduled", ...}}, SQS and DynamoDB Streams batches from an '
+        "event source mapping, and EventBridge events"
     )
 
 
@@ -139,3 +179,213 @@ def to_scheduled(inner: Mapping[str, Any], function: str) -> Scheduled:
     raw_time = inner.get("time")
     when = parse_time(raw_time, what="EventBridge Scheduler input 'time'") if raw_time else now_utc()
     return Scheduled(schedule=schedule_expression(inner), time=when, function=function)
+
+
+# --- triggers ------------------------------------------------------------------------------
+
+
+def trigger_name(kind: str, arn: str) -> str:
+    """The logical name of the ``kind`` component whose native ARN is ``arn``.
+
+    Raises:
+        ValueError: ``OMNICLOUD_TRIGGERS`` lists no such trigger (a subscription made outside
+            omnicloud, or a function deployed without its trigger list).
+    """
+    descriptors = _triggers(os.environ.get(TRIGGERS, "[]"))
+    for descriptor in descriptors:
+        if descriptor.get("kind") == kind and descriptor.get("source") == arn:
+            return str(descriptor["name"])
+    known = [d.get("source") for d in descriptors if d.get("kind") == kind]
+    raise ValueError(
+        f"{kind} event from {arn}, which is not among this function's {kind} triggers in "
+        f"{TRIGGERS} ({known or 'none'}); was the function deployed with its subscriptions?"
+    )
+
+
+@functools.cache
+def _triggers(raw: str) -> tuple[Mapping[str, Any], ...]:
+    # Cached by the raw text: parsed once per warm instance, re-read if a test changes it.
+    try:
+        parsed = json.loads(raw or "[]")
+    except ValueError:
+        raise ValueError(f"{TRIGGERS} is not valid JSON: {raw[:200]!r}") from None
+    if not isinstance(parsed, list):
+        raise ValueError(f"{TRIGGERS} must be a JSON list of trigger descriptors, got {type(parsed).__name__}")
+    return tuple(item for item in parsed if isinstance(item, Mapping))
+
+
+def _records_source(event: object) -> str | None:
+    """``"aws:sqs"`` / ``"aws:dynamodb"`` for a well-formed batch from an event source mapping."""
+    if not isinstance(event, Mapping):
+        return None
+    records = event.get("Records")
+    if not isinstance(records, list) or not records or not all(isinstance(r, Mapping) for r in records):
+        return None
+    source = records[0].get("eventSource")
+    if source == "aws:sqs":
+        required = ("messageId", "eventSourceARN")
+    elif source == "aws:dynamodb":
+        required = ("eventName", "eventSourceARN", "dynamodb")
+    else:
+        return None
+    if all(r.get("eventSource") == source and all(k in r for k in required) for r in records):
+        return source
+    return None
+
+
+def _single_source(records: Iterable[Mapping[str, Any]]) -> str:
+    # One event source mapping invokes with records of one queue or stream.
+    sources = {record["eventSourceARN"] for record in records}
+    if len(sources) != 1:
+        raise ValueError(f"one batch holds records of several sources: {sorted(sources)}")
+    return sources.pop()
+
+
+# --- SQS -----------------------------------------------------------------------------------
+
+
+def to_queue_batch(event: Mapping[str, Any]) -> QueueBatch:
+    """An SQS event source mapping's event as a :class:`QueueBatch`."""
+    records = event["Records"]
+    queue = trigger_name("queue", _single_source(records))
+    return QueueBatch(queue=queue, messages=tuple(_queue_message(record) for record in records))
+
+
+def _queue_message(record: Mapping[str, Any]) -> QueueMessage:
+    from components.runtime.clients.aws import string_attributes
+
+    system = record.get("attributes") or {}
+    sent = system.get("SentTimestamp")
+    return QueueMessage(
+        id=record["messageId"],
+        body=record.get("body") or "",
+        attributes=string_attributes(record.get("messageAttributes") or {}, value_key="stringValue"),
+        receive_count=int(system.get("ApproximateReceiveCount", 1)),
+        sent_at=datetime.fromtimestamp(int(sent) / 1000, UTC) if sent else None,
+        group=system.get("MessageGroupId"),
+    )
+
+
+def _handle_queue(user: Handler, batch: QueueBatch, ctx: Context) -> dict[str, Any]:
+    # An exception propagates: Lambda then retries the whole batch.
+    failed = failed_message_ids(user(batch, ctx), batch)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def failed_message_ids(result: object, batch: QueueBatch) -> list[str]:
+    """The ids a batch handler reported failed, checked against the batch, in batch order.
+
+    On a FIFO queue every later message of a failed message's group is reported too: SQS
+    would otherwise delete them now and redeliver the failed one after them, breaking the
+    group's order (AWS's documented pattern; the cost is reprocessing those few).
+
+    Raises:
+        TypeError: the handler returned something other than None or an iterable of ids.
+        ValueError: an id that is not in the batch (Lambda would fail the whole batch for it
+            anyway; failing here says why).
+    """
+    if result is None:
+        return []
+    if isinstance(result, str | bytes) or not isinstance(result, Iterable):
+        raise TypeError(
+            f"queue handler returned {type(result).__name__}; return None or a list of the failed messages' ids"
+        )
+    wanted = {item.id if isinstance(item, QueueMessage) else item for item in result}
+    ids = [message.id for message in batch.messages]
+    unknown = wanted - set(ids)
+    if unknown:
+        raise ValueError(
+            f"queue handler returned ids not in this batch of '{batch.queue}': {sorted(map(str, unknown))}"
+        )
+    failed_groups: set[str] = set()
+    out: list[str] = []
+    for message in batch.messages:
+        if message.id in wanted or (message.group is not None and message.group in failed_groups):
+            out.append(message.id)
+            if message.group is not None:
+                failed_groups.add(message.group)
+    return out
+
+
+# --- DynamoDB Streams ----------------------------------------------------------------------
+
+_CHANGE_KINDS: dict[str, ChangeKind] = {"INSERT": "insert", "MODIFY": "modify", "REMOVE": "remove"}
+
+
+def to_table_change(record: Mapping[str, Any], table: str) -> TableChange:
+    """One DynamoDB Streams record (``NEW_AND_OLD_IMAGES``) as a :class:`TableChange`."""
+    from components.runtime.clients.aws import decode_image
+
+    kind = _CHANGE_KINDS.get(record["eventName"])
+    if kind is None:
+        raise ValueError(f"DynamoDB stream record with unknown eventName {record['eventName']!r}")
+    change = record["dynamodb"]
+    old, new = change.get("OldImage"), change.get("NewImage")
+    created = change.get("ApproximateCreationDateTime")
+    return TableChange(
+        table=table,
+        kind=kind,
+        key=decode_image(change.get("Keys") or {}),
+        old=decode_image(old) if old is not None else None,
+        new=decode_image(new) if new is not None else None,
+        id=str(change.get("SequenceNumber", "")),
+        time=_stream_time(created),
+    )
+
+
+def _stream_time(value: object) -> datetime | None:
+    # Lambda delivers epoch seconds; the DynamoDB Streams API (boto3) gives a datetime.
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(float(value), UTC)  # type: ignore[arg-type]
+
+
+def _handle_stream(user: Handler, records: list[Mapping[str, Any]], ctx: Context) -> dict[str, Any]:
+    table = trigger_name("table", _single_source(records))
+    for record in records:
+        change = to_table_change(record, table)
+        try:
+            user(change, ctx)
+        except Exception:
+            log.exception(
+                "change handler failed at %s of table '%s' (function=%s); the stream retries from it",
+                change.id,
+                table,
+                ctx.function,
+            )
+            # Records before it are done; Lambda resumes the shard at this sequence number.
+            return {"batchItemFailures": [{"itemIdentifier": change.id}]}
+    return {"batchItemFailures": []}
+
+
+# --- EventBridge ---------------------------------------------------------------------------
+
+
+def _is_eventbridge_event(event: object) -> bool:
+    return isinstance(event, Mapping) and all(key in event for key in ("detail-type", "source", "detail"))
+
+
+def to_event(envelope: Mapping[str, Any]) -> Event:
+    """An EventBridge event (as a Lambda target or an SQS target receives it) as an
+    :class:`Event`.
+
+    The CloudEvents attributes come from ``detail`` as ``EventBridgeBus.publish`` wrote it;
+    an event published some other way (an AWS service event) keeps EventBridge's own id and
+    time, and its whole ``detail`` becomes ``data``.
+    """
+    detail = envelope.get("detail")
+    ours = isinstance(detail, Mapping) and "specversion" in detail
+    attrs: Mapping[str, Any] = detail if ours else {}  # type: ignore[assignment]
+    raw_time = attrs.get("time") or envelope.get("time")
+    return Event(
+        id=str(attrs.get("id") or envelope.get("id") or ""),
+        source=str(envelope["source"]),
+        type=str(envelope["detail-type"]),
+        subject=attrs.get("subject"),
+        time=parse_time(raw_time, what="EventBridge event 'time'") if raw_time else None,
+        data=attrs.get("data") if ours else detail,
+        specversion=str(attrs.get("specversion", "1.0")),
+        datacontenttype=str(attrs.get("datacontenttype", "application/json")),
+    )
