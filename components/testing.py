@@ -113,33 +113,31 @@ class _RecordingMonitor(_mocks.MockMonitor):
         super().__init__(_Recorder(stack))
         self.stack = stack
 
-    def RegisterResource(self, request: Any) -> Any:
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - engine RPC name
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            from google.protobuf import json_format
-
-            raw = json_format.MessageToDict(request.object)
+            # Registrations run on several threads at once: deserialize here, share nothing.
+            inputs = _mocks.rpc.deserialize_properties(request.object)
             registration = self.resources.get(response.urn)
-            self.stack.resources.append(
-                RecordedResource(
-                    type=request.type,
-                    name=request.name,
-                    urn=response.urn,
-                    parent=request.parent or None,
-                    custom=bool(request.custom),
-                    inputs=_unwrap_secrets(_mocks.rpc.deserialize_properties(request.object)),
-                    outputs=dict(registration.state) if registration else {},
-                    secret_inputs=frozenset(k for k, v in raw.items() if _contains_secret(v)),
-                )
+            record = RecordedResource(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                inputs=_unwrap_secrets(inputs),
+                outputs=dict(registration.state) if registration else {},
+                secret_inputs=frozenset(k for k, v in inputs.items() if _contains_secret(v)),
             )
+            self.stack.resources.append(record)
+            self.stack._by_urn[record.urn] = record
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - engine RPC name
         # Components report their outputs here; keep them on the component's record.
-        outputs = _unwrap_secrets(_mocks.rpc.deserialize_properties(request.outputs))
-        for resource in self.stack.resources:
-            if resource.urn == request.urn:
-                resource.outputs = outputs
+        record = self.stack._by_urn.get(request.urn)
+        if record is not None:
+            record.outputs = _unwrap_secrets(_mocks.rpc.deserialize_properties(request.outputs))
         return super().RegisterResourceOutputs(request)
 
 
@@ -180,6 +178,7 @@ class MockStack:
         self.secret_keys = secret_keys
         self.preview = preview
         self.resources: list[RecordedResource] = []
+        self._by_urn: dict[str, RecordedResource] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._saved_root_env: str | None = None
 
