@@ -7,7 +7,10 @@ One server serves the whole session; tests use unique resource names instead of 
 
 Import the fixtures into a test module to use them::
 
-    from .aws_emulators import aws, moto_endpoint  # noqa: F401
+    from .aws_emulators import aws_fixture, moto_endpoint_fixture  # noqa: F401
+
+(registered under the names ``aws`` and ``moto_endpoint``, so test parameters of those names
+do not shadow an import).
 """
 
 from __future__ import annotations
@@ -49,8 +52,8 @@ def point_boto3_at(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
+@pytest.fixture(scope="session", name="moto_endpoint")
+def moto_endpoint_fixture() -> Iterator[str]:
     """The URL of a moto server on 127.0.0.1 (a free port), for the whole session."""
     try:
         import moto.server as moto_server
@@ -81,8 +84,8 @@ class Aws:
         return boto3.session.Session(region_name=self.region).client(service, endpoint_url=self.endpoint)
 
 
-@pytest.fixture
-def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Aws:
+@pytest.fixture(name="aws")
+def aws_fixture(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Aws:
     """moto, with boto3 in this test pointed at it through the environment."""
     point_boto3_at(monkeypatch, moto_endpoint)
     return Aws(moto_endpoint)

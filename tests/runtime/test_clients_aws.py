@@ -23,7 +23,7 @@ from components.runtime.clients import aws as aws_clients
 from components.runtime.handler import _clear_cache
 from tests.conftest import REPO_ROOT
 
-from .aws_emulators import ACCOUNT, REGION, Aws, aws, moto_endpoint, unique  # noqa: F401
+from .aws_emulators import ACCOUNT, REGION, Aws, aws_fixture, moto_endpoint_fixture, unique  # noqa: F401
 
 LAMBDA_CONTEXT = SimpleNamespace(function_name="worker-fn", aws_request_id="req-1")
 
@@ -184,11 +184,11 @@ def test_queue_send_rules_are_checked_before_calling_sqs(aws: Aws) -> None:
         fifo.send("x", group="g", delay_s=5)
     with pytest.raises(ValueError, match="not FIFO"):
         standard.send("x", group="g")
-    with pytest.raises(ValueError, match="0..900"):
+    with pytest.raises(ValueError, match=r"0\.\.900"):
         standard.send("x", delay_s=901)
-    with pytest.raises(ValueError, match="UTF-8"):
+    with pytest.raises(ValueError, match=r"UTF-8"):
         standard.send(b"\xff\xfe")
-    with pytest.raises(ValueError, match="1..10"):
+    with pytest.raises(ValueError, match=r"1\.\.10"):
         standard.receive(11)
 
 
@@ -431,7 +431,9 @@ def test_bus_delivers_only_matching_events_to_an_sqs_target_as_the_eventbridge_e
     )
     when = datetime(2025, 3, 12, 19, 3, 58, tzinfo=UTC)
 
-    matching_id = bus.publish("order.created", {"order": 42, "total": 120.5}, source=source, subject="order/42", time=when)
+    matching_id = bus.publish(
+        "order.created", {"order": 42, "total": 120.5}, source=source, subject="order/42", time=when
+    )
     bus.publish("order.created", {"order": 43, "total": 50}, source=source, subject="order/43", time=when)
     bus.publish("order.cancelled", {"order": 44, "total": 500}, source=source, time=when)
 
@@ -499,13 +501,19 @@ def test_publish_defaults_source_to_the_function_and_id_to_a_uuid(aws: Aws, monk
 
     [message] = aws_clients.queue_client(queue).receive(wait_s=1)
     event = adapter.to_event(json.loads(message.body))
-    assert (event.id, event.source, event.type, event.data, event.subject) == (event_id, "omnicloud/api", "ping", None, None)
+    assert (event.id, event.source, event.type, event.data, event.subject) == (
+        event_id,
+        "omnicloud/api",
+        "ping",
+        None,
+        None,
+    )
     assert len(event_id) == 36 and event.time is not None
 
 
 def test_publish_to_a_missing_bus_raises(aws: Aws) -> None:
     bus = aws_clients.bus_client({"bus_name": unique("no-such-bus"), "region": REGION})
-    with pytest.raises(Exception, match="(?i)not.*exist|ResourceNotFound|rejected"):
+    with pytest.raises(Exception, match=r"(?i)not.*exist|ResourceNotFound|rejected"):
         bus.publish("x", {})
 
 

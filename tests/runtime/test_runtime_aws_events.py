@@ -26,7 +26,7 @@ TRIGGERS = [
 ]
 LAMBDA_CONTEXT = SimpleNamespace(function_name="worker-fn-91ac", aws_request_id="req-1")
 
-HANDLERS = '''
+HANDLERS = """
 from components.runtime import Event, QueueBatch, TableChange
 
 CALLS = []
@@ -47,7 +47,7 @@ def handle(event, ctx):
     if isinstance(event, Event) and action == "raise":
         raise RuntimeError("event failed")
     return None
-'''
+"""
 
 
 class Handlers:

@@ -333,13 +333,13 @@ def to_table_change(record: Mapping[str, Any], table: str) -> TableChange:
     )
 
 
-def _stream_time(value: object) -> datetime | None:
+def _stream_time(value: datetime | float | str | None) -> datetime | None:
     # Lambda delivers epoch seconds; the DynamoDB Streams API (boto3) gives a datetime.
     if value is None:
         return None
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(float(value), UTC)  # type: ignore[arg-type]
+    return datetime.fromtimestamp(float(value), UTC)
 
 
 def _handle_stream(user: Handler, records: list[Mapping[str, Any]], ctx: Context) -> dict[str, Any]:
@@ -376,8 +376,8 @@ def to_event(envelope: Mapping[str, Any]) -> Event:
     time, and its whole ``detail`` becomes ``data``.
     """
     detail = envelope.get("detail")
-    ours = isinstance(detail, Mapping) and "specversion" in detail
-    attrs: Mapping[str, Any] = detail if ours else {}  # type: ignore[assignment]
+    attrs: Mapping[str, Any] = detail if isinstance(detail, Mapping) and "specversion" in detail else {}
+    ours = bool(attrs)
     raw_time = attrs.get("time") or envelope.get("time")
     return Event(
         id=str(attrs.get("id") or envelope.get("id") or ""),

@@ -72,9 +72,9 @@ def table_client(locator: Mapping[str, Any]) -> DynamoDbTable:
 
 
 def _session_client(service: str, region: str | None) -> Any:
-    import boto3
+    import boto3.session
 
-    return boto3.session.Session(region_name=region).client(service)  # type: ignore[reportUnknownMemberType]
+    return boto3.session.Session(region_name=region).client(service)
 
 
 def _error_code(exc: Exception) -> str:
