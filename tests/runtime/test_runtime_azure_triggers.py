@@ -743,8 +743,9 @@ def test_indexing_triggers_loads_no_client_sdk_nor_deploy_time_package() -> None
     import subprocess
 
     probe = (
-        "import json, sys; from components.runtime.adapters.azure import build_app; build_app(None, None); "
-        "print(json.dumps(sorted(sys.modules)))"
+        "import json, sys; before = set(sys.modules); "
+        "from components.runtime.adapters.azure import build_app; build_app(None, None); "
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
     )
     environment = {**os.environ, azure.TRIGGERS_ENV: json.dumps([queue_descriptor(), BUS, TABLE])}
     out = subprocess.run(
@@ -754,3 +755,23 @@ def test_indexing_triggers_loads_no_client_sdk_nor_deploy_time_package() -> None
     assert "azure.functions" in loaded
     heavy = ("pulumi", "pydantic", "boto3", "google.cloud", "azure.cosmos", "azure.eventgrid", "azure.identity")
     assert [m for m in loaded if any(m == h or m.startswith(h + ".") for h in heavy)] == []
+
+
+def test_a_group_that_failed_in_one_batch_is_held_back_in_the_next(
+    user: ModuleType, monkeypatch: pytest.MonkeyPatch, settlement: tuple[SettlementRecorder, Any]
+) -> None:
+    recorder, actions = settlement
+    messages = [
+        HostMessage("a1", b"1", session_id="a"),
+        HostMessage("b1", b"2", session_id="b"),
+        HostMessage("a2", b"3", session_id="a"),
+        HostMessage("b2", b"4", session_id="b"),
+    ]
+    user.FAIL = lambda batch: ["a1"] if batch.messages[0].id == "a1" else None
+    entry = queue_entry(monkeypatch, fifo=True, batch_size=2)
+
+    entry(messages=host_sdk_messages(messages, many=True), message_actions=actions, context=FunctionContext("q"))
+
+    assert [[m.id for m in batch.messages] for batch, _ in user.CALLS] == [["a1", "b1"], ["b2"]]
+    outcome = {token: verb for verb, token in recorder.calls}
+    assert [outcome[str(m.lock_token)] for m in messages] == ["abandon", "complete", "abandon", "complete"]

@@ -70,14 +70,22 @@ if TYPE_CHECKING:
 __all__ = [
     "ENTRY_POINT",
     "INTERNAL_PREFIX",
+    "TRIGGERS",
+    "caller_is",
+    "document_fields",
     "entry",
     "entry_files",
     "failed_message_ids",
+    "firestore_value",
+    "scheduler_call_is_authentic",
     "to_event",
     "to_flask_response",
     "to_http_request",
     "to_queue_batch",
+    "to_scheduled",
     "to_table_change",
+    "trigger",
+    "triggers",
 ]
 
 CLOUD = "gcp"
@@ -164,9 +172,7 @@ def caller_is(headers: Mapping[str, str], expected: str | None, path: str | None
     from google.oauth2 import id_token
 
     try:
-        claims = id_token.verify_token(
-            token, google_requests.Request(), audience=None, certs_url=GOOGLE_OIDC_CERTS_URL
-        )
+        claims = id_token.verify_token(token, google_requests.Request(), audience=None, certs_url=GOOGLE_OIDC_CERTS_URL)
     except Exception:  # any verification failure, whatever google-auth raises, means "refuse"
         return False
     origin = f"https://{headers.get('host', '')}"
