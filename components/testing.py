@@ -57,6 +57,8 @@ _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
 
 ACCOUNT_ID = "123456789012"
+STREAM_LABEL = "2026-01-01T00:00:00.000"
+"""The DynamoDB stream label the mocks give every table."""
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 DEFAULT_CONFIG: dict[str, dict[str, str]] = {
     "aws": {"aws:region": "us-east-1"},
@@ -113,7 +115,7 @@ class _RecordingMonitor(_mocks.MockMonitor):
         super().__init__(_Recorder(stack))
         self.stack = stack
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - engine RPC name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             # Registrations run on several threads at once: deserialize here, share nothing.
@@ -133,7 +135,7 @@ class _RecordingMonitor(_mocks.MockMonitor):
             self.stack._by_urn[record.urn] = record
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - engine RPC name
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         # Components report their outputs here; keep them on the component's record.
         record = self.stack._by_urn.get(request.urn)
         if record is not None:
@@ -382,6 +384,25 @@ def _aws_outputs(type_: str, name: str, inputs: Mapping[str, Any], region: str) 
     elif type_ == "aws:scheduler/schedule:Schedule":
         group = inputs.get("groupName", "default")
         out["arn"] = f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/{group}/{physical}"
+    elif type_ == "aws:sqs/queue:Queue":
+        # pulumi-aws appends ".fifo" to auto-named FIFO queues, as SQS requires.
+        if inputs.get("fifoQueue") and not inputs.get("name") and not physical.endswith(".fifo"):
+            physical = f"{physical}.fifo"
+        url = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{physical}"
+        out.update(name=physical, arn=f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{physical}", url=url, id=url)
+    elif type_ == "aws:dynamodb/table:Table":
+        arn = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{physical}"
+        out.update(arn=arn, streamArn=f"{arn}/stream/{STREAM_LABEL}", streamLabel=STREAM_LABEL)
+    elif type_ == "aws:cloudwatch/eventBus:EventBus":
+        out["arn"] = f"arn:aws:events:{region}:{ACCOUNT_ID}:event-bus/{physical}"
+    elif type_ == "aws:cloudwatch/eventRule:EventRule":
+        bus = inputs.get("eventBusName", "default")
+        out["arn"] = f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{bus}/{physical}"
+    elif type_ == "aws:cloudwatch/eventArchive:EventArchive":
+        out["arn"] = f"arn:aws:events:{region}:{ACCOUNT_ID}:archive/{physical}"
+    elif type_ == "aws:lambda/eventSourceMapping:EventSourceMapping":
+        digest = _short_hash(name, length=32)
+        out["uuid"] = f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
     else:
         out["arn"] = f"arn:aws:{module}:{region}:{ACCOUNT_ID}:{physical}"
     return out

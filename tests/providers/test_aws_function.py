@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components import Function, FunctionArgs
+from components import Function, FunctionArgs, Queue
 from components.errors import CloudSelectionError, InvalidArgsError
 from components.testing import MockStack, RecordedResource, assert_props
 from providers.aws.function import AwsFunctionResources
@@ -119,6 +119,7 @@ def test_lambda_environment_names_handler_function_and_cloud_then_user_variables
         "OMNICLOUD_HANDLER": API,
         "OMNICLOUD_FUNCTION": "api",
         "OMNICLOUD_CLOUD": "aws",
+        "OMNICLOUD_TRIGGERS": "[]",
         "STAGE": "prod",
         "LOG_LEVEL": "debug",
     }
@@ -498,8 +499,11 @@ def test_an_unknown_override_fails_before_registering_and_lists_valid_properties
 
 
 def test_resources_is_a_typed_dataclass_of_exactly_the_registered_resources(project_root: Path) -> None:
-    args = FunctionArgs(handler=API, http="public", schedule="rate(1 hour)", min_instances=1)
     with MockStack(cloud="aws", root=project_root) as stack:
+        jobs = Queue("jobs")
+        args = FunctionArgs(
+            handler=API, http="public", schedule="rate(1 hour)", min_instances=1, links=[jobs.allow("send")]
+        )
         fn = Function("api", args)
         resources = fn.resources
         assert isinstance(resources, AwsFunctionResources)
@@ -509,7 +513,7 @@ def test_resources_is_a_typed_dataclass_of_exactly_the_registered_resources(proj
             assert value is not None and value != (), f"{field.name} missing with every feature on"
             held.extend(value if isinstance(value, tuple) else [value])
         held_urns = [stack.resolve(resource.urn) for resource in held]
-        registered = {r.urn for r in stack.find() if r.custom}
+        registered = {r.urn for r in stack.descendants(stack.one("omnicloud:index:Function")) if r.custom}
     assert isinstance(resources.function, aws.lambda_.Function)
     assert isinstance(resources.role, aws.iam.Role)
     assert isinstance(resources.schedule, aws.scheduler.Schedule)

@@ -159,27 +159,24 @@ class CosmosEmulator:
             "COSMOS_KEY": str(key),
             "COSMOS_PORT": str(self.port),
         }
-        self._process = subprocess.Popen(
-            [str(node), "-e", _COSMOS_SCRIPT],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        # Output goes to a file: a pipe nobody drains would block the server once full.
+        self.log = workdir / "cosmosdb-server.log"
+        with self.log.open("w") as log:
+            self._process = subprocess.Popen(
+                [str(node), "-e", _COSMOS_SCRIPT], env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
         self._wait_ready()
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        assert self._process.stdout is not None
-        while time.monotonic() < deadline:
-            line = self._process.stdout.readline()
-            if line.strip() == "ready":
-                return
-            if not line and self._process.poll() is not None:
-                break
-        output = self._process.stdout.read() if self._process.poll() is not None else ""
+        while time.monotonic() < deadline and self._process.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"the Cosmos DB emulator did not start: {output[-2000:]}")
+        raise RuntimeError(f"the Cosmos DB emulator did not start: {self.log.read_text()[-2000:]}")
 
     def client_options(self) -> dict[str, Any]:
         """SDK options for this emulator: no TLS verification (its certificate is self-made)
@@ -201,8 +198,6 @@ class CosmosEmulator:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-        if self._process.stdout is not None:
-            self._process.stdout.close()
 
 
 # --- HTTPS request recorder (Event Grid) -----------------------------------------------------

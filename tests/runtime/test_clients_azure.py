@@ -312,6 +312,41 @@ def test_index_query_spans_partitions_in_index_order_with_pages(orders: Table) -
     assert [i["at"] for i in ranged.items] == [30, 20]
 
 
+@pytest.mark.parametrize("descending", [False, True])
+def test_index_pages_never_repeat_or_skip_items_that_share_a_sort_value(orders: Table, descending: bool) -> None:
+    ats = {"c1": 1, "c2": 1, "c3": 1, "c4": 2, "c5": 2, "c6": 3}
+    for pk, at in ats.items():
+        orders.client.put({"pk": pk, "sk": "o", "status": "new", "at": at})
+    orders.client.put({"pk": "c7", "sk": "o", "status": "new"})  # no index sort key: not in the index
+
+    pages: list[list[tuple[str, int]]] = []
+    cursor = None
+    for _ in range(10):
+        page = orders.client.query("new", index="by-status", limit=2, cursor=cursor, descending=descending)
+        pages.append([(item["pk"], item["at"]) for item in page.items])
+        cursor = page.cursor
+        if cursor is None:
+            break
+
+    returned = [entry for page in pages for entry in page]
+    assert [len(page) for page in pages] == [2, 2, 2]
+    assert sorted(returned) == sorted(ats.items())
+    assert [at for _, at in returned] == sorted(ats.values(), reverse=descending)
+
+
+def test_an_index_without_sort_key_pages_in_document_id_order(cosmos: CosmosEmulator, database: Any) -> None:
+    table = Table(cosmos, database, indexes=[{"name": "by-owner", "partition_key": "owner"}])
+    for pk in ("a", "b", "c"):
+        for sk in ("x", "y"):
+            table.client.put({"pk": pk, "sk": sk, "owner": "ada"})
+    first = table.client.query("ada", index="by-owner", limit=4)
+    second = table.client.query("ada", index="by-owner", limit=4, cursor=first.cursor)
+    returned = [(item["pk"], item["sk"]) for item in [*first.items, *second.items]]
+    assert sorted(returned) == [(pk, sk) for pk in ("a", "b", "c") for sk in ("x", "y")]
+    assert [sk for _, sk in returned] == ["x", "x", "x", "y", "y", "y"]
+    assert second.cursor is None
+
+
 def test_invalid_queries_and_keys_are_rejected_before_any_request(orders: Table) -> None:
     with pytest.raises(ValueError, match="no index 'nope'"):
         orders.client.query("p", index="nope")

@@ -44,6 +44,9 @@ from .azure_emulators import (
     running,
 )
 
+# The Cosmos DB SDK never verifies TLS for a 127.0.0.1 endpoint (the emulator's).
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+
 SB_SETTING = "OMNICLOUD_SB__fullyQualifiedNamespace"
 COSMOS_SETTING = "OMNICLOUD_COSMOS__accountEndpoint"
 MIRRORED = (SB_SETTING, COSMOS_SETTING)
@@ -700,7 +703,6 @@ def cosmos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CosmosEmulator]
     yield from running(CosmosEmulator(tmp_path_factory.mktemp("cosmos")))
 
 
-@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_documents_the_table_client_writes_become_insert_then_modify_changes(
     user: ModuleType, monkeypatch: pytest.MonkeyPatch, cosmos: CosmosEmulator
 ) -> None:
