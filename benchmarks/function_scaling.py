@@ -13,8 +13,9 @@ engine's cost is the same on both sides and the ratio isolates omnicloud's own o
 
 Fairness: before anything is timed, both variants run once at the smallest N and must
 register the same number of resources, the same multiset of type tokens and the same
-(URN, inputs) set (a digest of it). Every measured pair is checked the same way (after its
-clock stopped), so a drift between the two programs fails the run instead of skewing it.
+(URN, inputs + mocked outputs) set as the engine saw them (a digest). Every measured pair is
+checked the same way after its clock stopped, so a drift between the two programs (the
+providers change) fails the run instead of skewing it.
 
 Each measurement is one program in a fresh subprocess (this script re-invokes itself with
 ``--worker``) and a fresh ``MockStack``, so memory peaks never accumulate:
@@ -179,6 +180,8 @@ def program_raw(n: int) -> None:
                     "OMNICLOUD_FUNCTION": name,
                     "OMNICLOUD_CLOUD": "aws",
                     "OMNICLOUD_HTTP": "public",
+                    # Nothing subscribes these functions: omnicloud's late-bound trigger list is empty.
+                    "OMNICLOUD_TRIGGERS": "[]",
                 }
             ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
@@ -228,13 +231,22 @@ def program_raw(n: int) -> None:
 PROGRAMS = {"omnicloud": program_omnicloud, "raw": program_raw}
 
 
-def run_once(variant: str, n: int) -> Any:
-    """One program in a fresh MockStack; returns the stack (settled on exit)."""
+def run_once(variant: str, n: int) -> dict[str, dict[str, Any]]:
+    """One program in a fresh MockStack (settled on exit).
+
+    Returns what the mock engine registered: URN -> state (the inputs plus the mocked
+    outputs computed from them). Read from the engine's own table rather than from
+    ``MockStack.resources``, whose per-resource inputs can be attributed to the wrong URN
+    when registrations run concurrently (see README.md, "Harness issue").
+    """
+    from pulumi.runtime.settings import get_monitor
+
     from components.testing import MockStack
 
-    with MockStack(cloud="aws", root=str(REPO_ROOT)) as stack:
+    with MockStack(cloud="aws", root=str(REPO_ROOT)):
+        monitor = get_monitor()
         PROGRAMS[variant](n)
-    return stack
+    return {urn: registration.state for urn, registration in monitor.resources.items()}
 
 
 def _warm_up() -> None:
@@ -265,14 +277,19 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=default)
 
 
-def fingerprint(stack: Any) -> dict[str, Any]:
-    """Count, type multiset and a digest of every (URN, inputs) the program registered."""
+def _type_of(urn: str) -> str:
+    # urn:pulumi:<stack>::<project>::<parent type>$<type>::<name>
+    return urn.split("::")[2].split("$")[-1]
+
+
+def fingerprint(registered: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Count, type multiset and a digest of every (URN, state) the program registered."""
     digest = hashlib.sha256()
-    for urn, inputs in sorted((r.urn, _canonical(r.inputs)) for r in stack.resources):
-        digest.update(f"{urn}\n{inputs}\n".encode())
+    for urn in sorted(registered):
+        digest.update(f"{urn}\n{_canonical(registered[urn])}\n".encode())
     return {
-        "count": len(stack.resources),
-        "types": dict(Counter(r.type for r in stack.resources)),
+        "count": len(registered),
+        "types": dict(Counter(_type_of(urn) for urn in registered)),
         "digest": digest.hexdigest(),
     }
 
@@ -288,11 +305,11 @@ def worker_run(variant: str, n: int, disable_gc: bool) -> dict[str, Any]:
     if disable_gc:
         gc.disable()
     wall, cpu = time.perf_counter(), time.process_time()
-    stack = run_once(variant, n)
+    registered = run_once(variant, n)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = _maxrss_mb()
     # Checked after the clock stopped: what was registered, for the fairness assertion.
-    return {"wall_s": wall, "cpu_s": cpu, "maxrss_mb": peak, "baseline_mb": baseline, **fingerprint(stack)}
+    return {"wall_s": wall, "cpu_s": cpu, "maxrss_mb": peak, "baseline_mb": baseline, **fingerprint(registered)}
 
 
 def worker_calls(variant: str, n: int) -> dict[str, Any]:
@@ -357,7 +374,7 @@ def assert_same_resources(n: int, omni: dict[str, Any], raw: dict[str, Any]) -> 
 
 def _explain_mismatch(limit: int = 3) -> str:
     """Which resources differ between the variants (run in-process at N=1)."""
-    got = {v: {r.urn: _canonical(r.inputs) for r in run_once(v, 1).resources} for v in VARIANTS}
+    got = {v: {urn: _canonical(state) for urn, state in run_once(v, 1).items()} for v in VARIANTS}
     omni, raw = got["omnicloud"], got["raw"]
     lines = [
         f"only in {v}: {urn}"

@@ -1,14 +1,43 @@
-"""The example app's HTTP API."""
+"""The example app's HTTP API: takes orders, stores them, queues work, announces them."""
 
 from __future__ import annotations
 
+import time
+import uuid
+
+from components import runtime
 from components.runtime import Context, HttpRequest, HttpResponse
 
 
 def handle(event: HttpRequest, ctx: Context) -> HttpResponse | dict:
-    """``GET /health`` answers where it runs; anything else echoes the request."""
-    if event.path.rstrip("/") == "/health":
+    """``POST /orders`` creates an order; ``GET /orders/<id>`` reads it; ``GET /health``."""
+    path = event.path.rstrip("/")
+    if path == "/health":
         return {"ok": True, "function": ctx.function, "cloud": ctx.cloud}
-    if event.method == "POST":
-        return HttpResponse.json({"received": event.json()}, status=201)
-    return {"method": event.method, "path": event.path, "query": dict(event.query)}
+    if event.method == "POST" and path == "/orders":
+        return create_order(event.json())
+    if event.method == "GET" and path.startswith("/orders/"):
+        order = runtime.table("orders").get({"pk": f"order#{path.removeprefix('/orders/')}", "sk": "order"})
+        return order if order else HttpResponse.json({"error": "not found"}, status=404)
+    return HttpResponse.json({"error": "no such route"}, status=404)
+
+
+def create_order(body: dict) -> HttpResponse:
+    """Store the order, queue its fulfilment job and publish ``order.created``."""
+    order_id = uuid.uuid4().hex[:12]
+    order = {
+        "pk": f"order#{order_id}",
+        "sk": "order",
+        "id": order_id,
+        "items": body.get("items", []),
+        "total": body.get("total", 0),
+        "status": "received",
+        # Orders expire from the table after 30 days (the table's TTL attribute).
+        "expires": int(time.time()) + 30 * 86400,
+    }
+    runtime.table("orders").put(order, condition="absent")
+    runtime.queue("jobs").send({"order_id": order_id, "action": "fulfil"})
+    runtime.bus("events").publish(
+        "order.created", {"order_id": order_id, "total": order["total"]}, source="shop/api", subject=f"order/{order_id}"
+    )
+    return HttpResponse.json({"id": order_id, "status": "received"}, status=201)

@@ -21,6 +21,8 @@ What gets registered (children of the component unless said otherwise):
 * ``schedule``: a scheduler service account, its ``run.invoker`` binding on this function's
   service only, and a ``gcp:cloudscheduler/job:Job`` POSTing the scheduled event with an OIDC
   token of that account.
+* per link (``links=[orders.allow("read"), ...]``): the grants of the verb table in
+  :mod:`providers.gcp.grants`, to this function's service account only, on the linked resource.
 * logs: ``gcp:logging/projectBucketConfig:ProjectBucketConfig`` (a log bucket with the requested
   retention), ``gcp:logging/projectSink:ProjectSink`` routing the function's Cloud Run logs into
   it, and ``gcp:logging/projectExclusion:ProjectExclusion`` keeping them out of the project's
@@ -28,6 +30,13 @@ What gets registered (children of the component unless said otherwise):
   Logging keeps retention per log bucket, not per function, hence one bucket per function. A
   sink writing to a log bucket in its own project needs no IAM grant (it has no writer
   identity), so none is made.
+
+The environment always holds ``OMNICLOUD_TRIGGERS`` (``[]`` when nothing is wired), the JSON list
+of the triggers that queue, bus and table subscriptions add after the function is declared; the
+adapter of a public function checks each push / pipeline / Eventarc call is signed by the
+identity named there. The archive is built once those subscriptions are known too, so its
+``requirements.txt`` lists exactly what runs: the SDK of each linked kind, google-auth where a
+public function verifies tokens, google-events where it decodes Firestore changes.
 """
 
 from __future__ import annotations
@@ -43,19 +52,36 @@ from pulumi_gcp.cloudfunctionsv2.outputs import FunctionServiceConfig
 
 from components.errors import InvalidArgsError, require
 from components.function_args import FunctionArgs
-from components.packaging import ArchiveSpec, RemoteBuild, build_archive
+from components.packaging import ArchiveSpec, BuiltArchive, RemoteBuild, build_archive
 from components.schedule import ScheduleError, parse_schedule
-from providers.gcp import naming
+from providers.gcp import grants, naming
+from providers.gcp.deferred import trigger_kinds
 from providers.gcp.schedule import UnsupportedSchedule, to_unix_cron
 from providers.gcp.stack import GcpStackResources, stack_resources
 from providers.protocols import FunctionOutputs
-from providers.shared import apply_overrides, runtime_environment, secret_environment, tags_for
+from providers.shared import (
+    TRIGGERS_ENV,
+    apply_overrides,
+    cross_cloud_links,
+    runtime_environment,
+    secret_environment,
+    tags_for,
+    triggers_of,
+)
 
 CLOUD = "gcp"
 ENTRY_POINT = "entry"
 FRAMEWORK_REQUIREMENT = "functions-framework>=3.8"
 # A public scheduled function verifies the scheduler's OIDC token itself (see the adapter).
 TOKEN_CHECK_REQUIREMENTS = ("google-auth>=2.30", "requests>=2.31")
+# The official SDK each linked kind's runtime client calls.
+LINK_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "queue": ("google-cloud-pubsub>=2.23",),
+    "table": ("google-cloud-firestore>=2.16",),
+    "bus": ("google-cloud-eventarc-publishing>=0.10",),
+}
+# Firestore change events arrive as protobuf DocumentEventData.
+TABLE_TRIGGER_REQUIREMENTS = ("google-events>=0.14",)
 
 # memory_mb -> (Cloud Functions memory, vCPU). Google's gen2 tiers: below 2 GiB an instance
 # gets a fraction of a vCPU; above 4 GiB Cloud Run requires at least 2, above 8 GiB 4, above
@@ -117,6 +143,8 @@ class GcpFunctionResources:
     stack: GcpStackResources
     """The per-stack shared resources (not children of this function)."""
     secrets: dict[str, GcpSecretResources] = field(default_factory=dict)
+    grants: list[Any] = field(default_factory=list)
+    """The IAM bindings the links' verbs imply (see :mod:`providers.gcp.grants`)."""
     public_invoker: gcp.cloudrunv2.ServiceIamMember | None = None
     schedule: gcp.cloudscheduler.Job | None = None
     scheduler_account: gcp.serviceaccount.Account | None = None
@@ -129,6 +157,7 @@ class GcpFunctionProvider:
     def validate(self, name: str, args: FunctionArgs) -> None:
         component = f"Function '{name}'"
         naming.check_function_name(component, name)
+        cross_cloud_links(component, CLOUD, args.links)
         require(args.runtime in RUNTIMES, component, "runtime", args.runtime,
                 f"Cloud Functions Python runtimes here are {sorted(RUNTIMES)}", cloud=CLOUD)
         require(args.architecture in (None, "x86_64"), component, "architecture", args.architecture,
@@ -163,7 +192,8 @@ class GcpFunctionProvider:
                         f"(stack {pulumi.get_stack()})",
             opts=child,
         )
-        source = _upload_source(name, args, shared, child)
+        granted = grants.grant_links(name, args.links, account, child)
+        source = _upload_source(name, args, shared, parent, child)
         secrets = {
             key: _secret(name, key, value, scope, account, labels, child)
             for key, value in secret_environment(args).items()
@@ -182,6 +212,7 @@ class GcpFunctionProvider:
             log_exclusion=log_exclusion,
             stack=shared,
             secrets=secrets,
+            grants=granted,
         )
         uri: pulumi.Output[str] = function.service_config.apply(_service_uri)
         if args.http == "public":
@@ -242,33 +273,53 @@ def _validate_environment(component: str, args: FunctionArgs) -> None:
             "a variable is either plain (environment) or secret (secrets), not both", cloud=CLOUD)
 
 
-def _requirements(args: FunctionArgs) -> tuple[str, ...]:
-    """What the entry adapter needs installed: google-auth only where it verifies tokens."""
-    if args.http == "public" and args.schedule is not None:
-        return (FRAMEWORK_REQUIREMENT, *TOKEN_CHECK_REQUIREMENTS)
-    return (FRAMEWORK_REQUIREMENT,)
+def requirements(args: FunctionArgs, triggers: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """What the archive installs: the entry adapter's needs, the linked kinds' SDKs, and what
+    the wired ``triggers`` ("queue", "bus", "table") need to be received."""
+    wanted = [FRAMEWORK_REQUIREMENT]
+    # A public function verifies who signed a scheduled or pushed call (see the adapter); a
+    # private one is protected by Cloud Run's IAM check before the call reaches it.
+    if args.http == "public" and (args.schedule is not None or triggers):
+        wanted += TOKEN_CHECK_REQUIREMENTS
+    for kind in sorted({link.kind for link in args.links}):
+        wanted += LINK_REQUIREMENTS.get(kind, ())
+    if "table" in triggers:
+        wanted += TABLE_TRIGGER_REQUIREMENTS
+    return tuple(dict.fromkeys(wanted))
 
 
-def _upload_source(
-    name: str, args: FunctionArgs, shared: GcpStackResources, opts: pulumi.ResourceOptions
-) -> gcp.storage.BucketObject:
+def _archive(name: str, args: FunctionArgs, triggers: frozenset[str]) -> BuiltArchive:
     # Imported here: the runtime adapters load only for the target in use.
     from components.runtime.adapters import gcp as adapter
 
-    archive = build_archive(
+    return build_archive(
         ArchiveSpec(
             handler=args.handler,
-            dependencies=RemoteBuild(always=_requirements(args)),
+            dependencies=RemoteBuild(always=requirements(args, triggers)),
             entry_files=adapter.entry_files(),
         ),
         component=f"Function '{name}'",
     )
+
+
+def _upload_source(
+    name: str,
+    args: FunctionArgs,
+    shared: GcpStackResources,
+    parent: pulumi.ComponentResource,
+    opts: pulumi.ResourceOptions,
+) -> gcp.storage.BucketObject:
+    # Built now (a broken handler package fails before anything deploys) and again once the
+    # program body has wired this function's triggers, whose packages it may need; an unchanged
+    # specification reuses the first archive.
+    _archive(name, args, frozenset())
+    archive = trigger_kinds(parent).output().apply(lambda kinds: _archive(name, args, frozenset(kinds)))
     return gcp.storage.BucketObject(
         f"{name}-source",
         bucket=shared.source_bucket.name,
         # A new name per content: the function's source changes, so Cloud Build runs again.
-        name=f"{name}/{archive.sha256[:16]}.zip",
-        source=pulumi.FileAsset(str(archive.path)),
+        name=archive.apply(lambda built: f"{name}/{built.sha256[:16]}.zip"),
+        source=archive.apply(lambda built: pulumi.FileAsset(str(built.path))),
         content_type="application/zip",
         opts=opts,
     )
@@ -351,6 +402,8 @@ def _function(
                 **runtime_environment(CLOUD, name, args),
                 # The adapter of a public function checks scheduled calls are signed by it.
                 **({SCHEDULER_IDENTITY_ENV: scheduler_account.email} if scheduler_account else {}),
+                # Queue / bus / table triggers wired after this function (JSON, '[]' if none).
+                TRIGGERS_ENV: triggers_of(parent).output(),
             },
             secret_environment_variables=[
                 gcp.cloudfunctionsv2.FunctionServiceConfigSecretEnvironmentVariableArgs(
@@ -499,6 +552,16 @@ def _schedule(
     )
     return replace(resources, schedule=job, scheduler_account=scheduler_account,
                    scheduler_invoker=invoker)
+
+
+def run_service(function: gcp.cloudfunctionsv2.Function) -> pulumi.Output[str]:
+    """The name of the Cloud Run service serving a gen2 function (where run.invoker is granted)."""
+    return function.service_config.apply(_service_name)
+
+
+def run_uri(function: gcp.cloudfunctionsv2.Function) -> pulumi.Output[str]:
+    """The function's Cloud Run URL: push endpoints, pipeline destinations and OIDC audiences."""
+    return function.service_config.apply(_service_uri)
 
 
 def _service_name(config: FunctionServiceConfig | None) -> str:

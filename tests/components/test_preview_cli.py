@@ -26,7 +26,9 @@ EXPECTED_FUNCTION_TYPE = {
 def test_preview_shows_each_function_of_the_example_under_its_component(stack):
     result = preview_stack(stack, REPO_ROOT)
     components = [r for r in result.resources if r.type == "omnicloud:index:Function"]
-    assert sorted(c.name for c in components) == ["api", "nightly"]
+    assert sorted(c.name for c in components) == ["api", "audit", "nightly", "worker"]
+    kinds = {r.type for r in result.resources if r.type.startswith("omnicloud:index:")}
+    assert kinds == {f"omnicloud:index:{k}" for k in ("Function", "Table", "Queue", "EventBus")}
     for component in components:
         children = {r.type for r in result.children(component)}
         assert EXPECTED_FUNCTION_TYPE[stack] in children
