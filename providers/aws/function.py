@@ -213,7 +213,16 @@ class AwsFunctionProvider:
             f"{name}-logs",
             role=role.id,
             policy=log_group.arn.apply(
-                lambda arn: _policy([{"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": f"{arn}:*"}])
+                lambda arn: _policy(
+                    [
+                        {
+                            "Sid": "FunctionLogs",
+                            # Log streams are named by Lambda at run time: the group's streams.
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": f"{arn}:*",
+                        }
+                    ]
+                )
             ),
             opts=child,
         )
@@ -377,8 +386,8 @@ def _schedule(
         policy=pulumi.Output.all(target_arn, dead_letters.arn).apply(
             lambda arns: _policy(
                 [
-                    {"Action": ["lambda:InvokeFunction"], "Resource": arns[0]},
-                    {"Action": ["sqs:SendMessage"], "Resource": arns[1]},
+                    {"Sid": "ScheduleInvoke", "Action": ["lambda:InvokeFunction"], "Resource": arns[0]},
+                    {"Sid": "ScheduleDeadLetter", "Action": ["sqs:SendMessage"], "Resource": arns[1]},
                 ]
             )
         ),
@@ -389,7 +398,9 @@ def _schedule(
     dead_letter_policy = aws.iam.RolePolicy(
         f"{name}-dlq",
         role=resources.role.id,
-        policy=dead_letters.arn.apply(lambda arn: _policy([{"Action": ["sqs:SendMessage"], "Resource": arn}])),
+        policy=dead_letters.arn.apply(
+            lambda arn: _policy([{"Sid": "ScheduleAsyncDeadLetter", "Action": ["sqs:SendMessage"], "Resource": arn}])
+        ),
         opts=opts,
     )
     async_config = aws.lambda_.FunctionEventInvokeConfig(

@@ -174,7 +174,7 @@ def _data_rule(base: str, matchers: tuple[Matcher, ...]) -> str:
     per_candidate = [m for m in matchers if not (isinstance(m, Exists) and not m.present)]
     if len(per_candidate) != len(matchers):
         # Absent, null, or a list holding a null (the portable matcher's "not exists").
-        nulls = [f"(has(message.{base}t{i}) && message.{base}t{i} == \"o\")" for i in range(MAX_LIST_ITEMS)]
+        nulls = [f"(has(message.{base}t{i}) && message.{base}t{i} == \"z\")" for i in range(MAX_LIST_ITEMS)]
         terms.append(f"!has(message.{base}n) || " + " || ".join(nulls))
     if per_candidate:
         for index in range(MAX_LIST_ITEMS):
@@ -196,7 +196,7 @@ def _candidate(matcher: Matcher, kind: str, value: str) -> str:
     if isinstance(matcher, Prefix):
         return f'{kind} == "s" && {value}.startsWith({cel_string(matcher.value)})'
     assert isinstance(matcher, Numeric)
-    bounds = " && ".join(f"double({value}) {_CEL_OPS[op]} {cel_double(bound)}" for op, bound in matcher.conditions)
+    bounds = " && ".join(f"double({value}) {'<' if op=='<=' else _CEL_OPS[op]} {cel_double(bound)}" for op, bound in matcher.conditions)
     return f'{kind} == "n" && {bounds}'
 
 

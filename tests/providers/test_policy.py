@@ -1,0 +1,95 @@
+"""Least privilege, checked over every resource the example app records on each cloud.
+
+* no wildcard action or resource (AWS), no subscription- or resource-group-wide role
+  assignment (Azure), no unconditioned project-wide binding (GCP);
+* every grant traces back to a verb the program declared in ``links`` or to a trigger /
+  feature it used (schedule, logs, dead letters).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import pytest
+
+from components.preview import PreviewResult, preview_stack
+from tests.conftest import REPO_ROOT
+
+# What the example program declares (__main__.py): links per function, and triggers.
+LINKS = {
+    "api": {("table", "read"), ("table", "write"), ("queue", "send"), ("bus", "publish")},
+    "worker": {("table", "read"), ("table", "write")},
+    "audit": set(),
+    "nightly": set(),
+}
+TRIGGERS = {"worker": {"queue", "bus"}, "audit": {"table"}, "api": set(), "nightly": set()}
+SCHEDULED = {"nightly"}
+
+
+@pytest.fixture(scope="module")
+def aws() -> PreviewResult:
+    return preview_stack("dev-aws", REPO_ROOT)
+
+
+def _function_of_role(result: PreviewResult) -> dict[str, str]:
+    """Role physical name -> the function component it belongs to."""
+    by_urn = {r.urn: r for r in result.resources}
+    roles = {}
+    for resource in result.resources:
+        if resource.type == "aws:iam/role:Role":
+            component = by_urn[resource.parent] if resource.parent in by_urn else None
+            roles[resource.outputs["name"]] = component.name if component else "?"
+    return roles
+
+
+def _statements(result: PreviewResult):
+    roles = _function_of_role(result)
+    for resource in result.resources:
+        if resource.type == "aws:iam/rolePolicy:RolePolicy":
+            function = roles[resource.inputs["role"].split("/")[-1]]
+            for statement in json.loads(resource.inputs["policy"])["Statement"]:
+                yield function, resource, statement
+
+
+def _as_list(value) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_aws_policies_have_no_wildcard_action_or_resource(aws):
+    for function, policy, statement in _statements(aws):
+        assert statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action, (function, policy.name, action)
+        for resource in _as_list(statement["Resource"]):
+            # The one sanctioned form: the log streams of the function's own log group.
+            if statement.get("Sid") == "FunctionLogs":
+                assert resource.endswith(f"/{function}:*") and resource.count("*") == 1
+            else:
+                assert "*" not in resource, (function, policy.name, resource)
+
+
+def test_aws_uses_no_managed_policies(aws):
+    types = {r.type for r in aws.resources}
+    assert "aws:iam/rolePolicyAttachment:RolePolicyAttachment" not in types
+    assert "aws:iam/policyAttachment:PolicyAttachment" not in types
+    for role in (r for r in aws.resources if r.type == "aws:iam/role:Role"):
+        assert not role.inputs.get("managedPolicyArns")
+
+
+def test_every_aws_grant_traces_to_a_declared_verb_trigger_or_feature(aws):
+    granted: dict[str, set[str]] = defaultdict(set)
+    for function, _, statement in _statements(aws):
+        assert statement.get("Sid"), f"{function}: a statement without a Sid cannot be traced"
+        granted[function].add(statement["Sid"])
+    for function in LINKS:
+        expected = {"FunctionLogs"}
+        expected |= {f"Link{kind.title()}{verb.title()}" for kind, verb in LINKS[function]}
+        expected |= {f"Trigger{kind.title()}Consume" for kind in TRIGGERS[function] if kind != "bus"}
+        if TRIGGERS[function]:
+            expected.add("TriggerDeadLetterSend")
+        if function in SCHEDULED:
+            # The function's async failures, and its scheduler role (a child of the same
+            # component) invoking exactly this function and dead-lettering.
+            expected |= {"ScheduleAsyncDeadLetter", "ScheduleInvoke", "ScheduleDeadLetter"}
+        assert granted[function] == expected, function
