@@ -38,7 +38,7 @@ def _function_of_role(result: PreviewResult) -> dict[str, str]:
     roles = {}
     for resource in result.resources:
         if resource.type == "aws:iam/role:Role":
-            component = by_urn[resource.parent] if resource.parent in by_urn else None
+            component = by_urn.get(resource.parent or "")
             roles[resource.outputs["name"]] = component.name if component else "?"
     return roles
 
