@@ -79,6 +79,20 @@ class TableArgs(ComponentArgs):
     def key_type(self, attribute: str) -> KeyType:
         return self.key_types.get(attribute, "string")
 
+    def key_schema(self) -> dict[str, Any]:
+        """The key schema every table locator carries, on every cloud (the runtime clients and
+        change adapters need it to address items)."""
+        return {
+            "partition_key": self.partition_key,
+            "sort_key": self.sort_key,
+            "key_types": {attribute: self.key_type(attribute) for attribute in sorted(self.key_attributes())},
+            "indexes": [
+                {"name": index.name, "partition_key": index.partition_key, "sort_key": index.sort_key}
+                for index in self.indexes
+            ],
+            "ttl_attribute": self.ttl_attribute,
+        }
+
 
 @dataclass(frozen=True)
 class ChangeSubscription:

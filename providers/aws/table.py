@@ -26,7 +26,7 @@ a dev stack); set it with ``overrides={"aws": {"deletion_protection_enabled": Tr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
@@ -149,7 +149,7 @@ class AwsTableProvider:
             args.overrides,
         )
         table = aws.dynamodb.Table(name, **table_kwargs, opts=pulumi.ResourceOptions(parent=parent))
-        schema = key_schema(args)
+        schema = args.key_schema()
         locator = pulumi.Output.all(table_name=table.name, arn=table.arn).apply(
             lambda v: {
                 "kind": "table",
@@ -221,17 +221,3 @@ class AwsTableProvider:
         )
         triggers_of(function).add({"kind": "table", "name": table.logical_name, "source": stream_arn})
         return AwsTableChangeResources(mapping=mapping, policy=policy, dead_letter_queue=dead_letters)
-
-
-def key_schema(args: TableArgs) -> dict[str, Any]:
-    """The key schema every table locator carries (see the runtime contract)."""
-    return {
-        "partition_key": args.partition_key,
-        "sort_key": args.sort_key,
-        "key_types": {attribute: args.key_type(attribute) for attribute in sorted(args.key_attributes())},
-        "indexes": [
-            {"name": index.name, "partition_key": index.partition_key, "sort_key": index.sort_key}
-            for index in args.indexes
-        ],
-        "ttl_attribute": args.ttl_attribute,
-    }

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 
 from components.table import ChangeSubscription, Table, TableArgs
-from providers.local.common import key_schema, local_id
+from providers.local.common import local_id
 from providers.protocols import ComponentOutputs
 from providers.shared import triggers_of
 
@@ -28,7 +28,7 @@ class LocalTableProvider:
         """Every portable table is accepted locally."""
 
     def create(self, name: str, args: TableArgs, parent: pulumi.ComponentResource) -> ComponentOutputs:
-        schema = key_schema(args)
+        schema = args.key_schema()
         locator = {"kind": "table", "cloud": "local", "name": name, **schema}
         return ComponentOutputs(
             name=pulumi.Output.from_input(name),
