@@ -10,7 +10,7 @@ import functools
 import importlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from components.runtime import env
@@ -21,6 +21,7 @@ from components.runtime.events import (
     HttpResponse,
     Scheduled,
 )
+from components.runtime.messages import QueueBatch, QueueMessage
 
 __all__ = [
     "Handler",
@@ -148,3 +149,38 @@ def call_scheduled(handler: Handler, event: Scheduled, ctx: Context) -> None:
     applies its retry policy (EventBridge Scheduler, Azure timer, Cloud Scheduler).
     """
     handler(event, ctx)
+
+
+def failed_message_ids(result: object, batch: QueueBatch) -> list[str]:
+    """The ids a batch handler reported failed, checked against the batch, in batch order.
+
+    On a FIFO queue every later message of a failed message's group is reported too: SQS
+    would otherwise delete them now and redeliver the failed one after them, breaking the
+    group's order (AWS's documented pattern; the cost is reprocessing those few).
+
+    Raises:
+        TypeError: the handler returned something other than None or an iterable of ids.
+        ValueError: an id that is not in the batch (Lambda would fail the whole batch for it
+            anyway; failing here says why).
+    """
+    if result is None:
+        return []
+    if isinstance(result, str | bytes) or not isinstance(result, Iterable):
+        raise TypeError(
+            f"queue handler returned {type(result).__name__}; return None or a list of the failed messages' ids"
+        )
+    wanted = {item.id if isinstance(item, QueueMessage) else item for item in result}
+    ids = [message.id for message in batch.messages]
+    unknown = wanted - set(ids)
+    if unknown:
+        raise ValueError(
+            f"queue handler returned ids not in this batch of '{batch.queue}': {sorted(map(str, unknown))}"
+        )
+    failed_groups: set[str] = set()
+    out: list[str] = []
+    for message in batch.messages:
+        if message.id in wanted or (message.group is not None and message.group in failed_groups):
+            out.append(message.id)
+            if message.group is not None:
+                failed_groups.add(message.group)
+    return out

@@ -46,7 +46,7 @@ from components.runtime.adapters._common import (
     scheduled_input,
 )
 from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
-from components.runtime.handler import Handler, call_http, call_scheduled, load_handler
+from components.runtime.handler import Handler, call_http, call_scheduled, failed_message_ids, load_handler
 from components.runtime.messages import ChangeKind, Event, QueueBatch, QueueMessage, TableChange
 
 __all__ = [
@@ -270,41 +270,6 @@ def _handle_queue(user: Handler, batch: QueueBatch, ctx: Context) -> dict[str, A
     # An exception propagates: Lambda then retries the whole batch.
     failed = failed_message_ids(user(batch, ctx), batch)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
-
-
-def failed_message_ids(result: object, batch: QueueBatch) -> list[str]:
-    """The ids a batch handler reported failed, checked against the batch, in batch order.
-
-    On a FIFO queue every later message of a failed message's group is reported too: SQS
-    would otherwise delete them now and redeliver the failed one after them, breaking the
-    group's order (AWS's documented pattern; the cost is reprocessing those few).
-
-    Raises:
-        TypeError: the handler returned something other than None or an iterable of ids.
-        ValueError: an id that is not in the batch (Lambda would fail the whole batch for it
-            anyway; failing here says why).
-    """
-    if result is None:
-        return []
-    if isinstance(result, str | bytes) or not isinstance(result, Iterable):
-        raise TypeError(
-            f"queue handler returned {type(result).__name__}; return None or a list of the failed messages' ids"
-        )
-    wanted = {item.id if isinstance(item, QueueMessage) else item for item in result}
-    ids = [message.id for message in batch.messages]
-    unknown = wanted - set(ids)
-    if unknown:
-        raise ValueError(
-            f"queue handler returned ids not in this batch of '{batch.queue}': {sorted(map(str, unknown))}"
-        )
-    failed_groups: set[str] = set()
-    out: list[str] = []
-    for message in batch.messages:
-        if message.id in wanted or (message.group is not None and message.group in failed_groups):
-            out.append(message.id)
-            if message.group is not None:
-                failed_groups.add(message.group)
-    return out
 
 
 # --- DynamoDB Streams ----------------------------------------------------------------------

@@ -68,7 +68,7 @@ from components.runtime.adapters._common import (
     split_cookie_header,
 )
 from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
-from components.runtime.handler import Handler, call_http, call_scheduled, load_handler
+from components.runtime.handler import Handler, call_http, call_scheduled, failed_message_ids, load_handler
 from components.runtime.messages import Event, QueueBatch, QueueMessage, TableChange
 
 if TYPE_CHECKING:
@@ -460,39 +460,6 @@ def queue_message_from_binding(native: "azure.functions.ServiceBusMessage") -> Q
         sent_at=as_utc(enqueued) if enqueued is not None else None,
         group=native.session_id,
     )
-
-
-def failed_message_ids(result: object, batch: QueueBatch) -> list[str]:
-    """The ids a batch handler reported failed, checked against the batch, in batch order.
-
-    On a FIFO queue (sessions) every later message of a failed message's group is reported
-    too: completing them now and redelivering the failed one after them would break the
-    group's order.
-
-    Raises:
-        TypeError: the handler returned something other than None or an iterable of ids.
-        ValueError: an id that is not in the batch.
-    """
-    if result is None:
-        return []
-    if isinstance(result, str | bytes) or not isinstance(result, Iterable):
-        raise TypeError(
-            f"queue handler returned {type(result).__name__}; return None or a list of the failed messages' ids"
-        )
-    wanted = {item.id if isinstance(item, QueueMessage) else item for item in result}
-    unknown = wanted - {message.id for message in batch.messages}
-    if unknown:
-        raise ValueError(
-            f"queue handler returned ids not in this batch of '{batch.queue}': {sorted(map(str, unknown))}"
-        )
-    failed_groups: set[str] = set()
-    out: list[str] = []
-    for message in batch.messages:
-        if message.id in wanted or (message.group is not None and message.group in failed_groups):
-            out.append(message.id)
-            if message.group is not None:
-                failed_groups.add(message.group)
-    return out
 
 
 # --- Event Grid --------------------------------------------------------------------------------

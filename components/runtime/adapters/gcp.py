@@ -42,7 +42,7 @@ import functools
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +61,7 @@ from components.runtime.adapters._common import (
     split_cookie_header,
 )
 from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
-from components.runtime.handler import Handler, call_http, call_scheduled, load_handler
+from components.runtime.handler import Handler, call_http, call_scheduled, failed_message_ids, load_handler
 from components.runtime.messages import ChangeKind, Event, QueueBatch, QueueMessage, TableChange
 
 if TYPE_CHECKING:
@@ -281,30 +281,6 @@ def _deliver(user: Handler, event: QueueBatch | Event | TableChange, ctx: Contex
         )
         return _RETRY
     return _ACK
-
-
-def failed_message_ids(result: object, batch: QueueBatch) -> list[str]:
-    """The ids a batch handler reported failed, checked against the batch, in batch order.
-
-    Items may be ids or the :class:`QueueMessage` objects themselves.
-
-    Raises:
-        TypeError: the handler returned something other than None or an iterable of ids.
-        ValueError: an id that is not in the batch (a handler bug: the message is retried).
-    """
-    if result is None:
-        return []
-    if isinstance(result, str | bytes) or not isinstance(result, Iterable):
-        raise TypeError(
-            f"queue handler returned {type(result).__name__}; return None or a list of the failed messages' ids"
-        )
-    wanted = {item.id if isinstance(item, QueueMessage) else item for item in result}
-    ids = [message.id for message in batch.messages]
-    unknown = wanted - set(ids)
-    if unknown:
-        listed = sorted(map(str, unknown))
-        raise ValueError(f"queue handler returned ids not in this batch of '{batch.queue}': {listed}")
-    return [message_id for message_id in ids if message_id in wanted]
 
 
 # --- Pub/Sub push --------------------------------------------------------------------------
