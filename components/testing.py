@@ -426,6 +426,9 @@ def _azure_outputs(type_: str, name: str, inputs: Mapping[str, Any], location: s
         "authorization": "Microsoft.Authorization",
         "operationalinsights": "Microsoft.OperationalInsights",
         "applicationinsights": "Microsoft.Insights",
+        "servicebus": "Microsoft.ServiceBus",
+        "cosmosdb": "Microsoft.DocumentDB",
+        "eventgrid": "Microsoft.EventGrid",
     }.get(module.split("/")[0], f"Microsoft.{module}")
     if kind == "ResourceGroup":
         resource_id = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{physical}"
@@ -437,12 +440,19 @@ def _azure_outputs(type_: str, name: str, inputs: Mapping[str, Any], location: s
     out: dict[str, Any] = {"id": resource_id, "name": physical, "location": inputs.get("location", location)}
     if kind == "WebApp":
         out["defaultHostName"] = f"{physical}.azurewebsites.net"
-        if inputs.get("identity"):
-            out["identity"] = {
-                **dict(inputs["identity"]),
-                "principalId": _uuid(name, "principal"),
-                "tenantId": _uuid("tenant"),
-            }
+    if inputs.get("identity"):
+        # Any resource with a system-assigned identity (Function Apps, Event Grid topics...).
+        out["identity"] = {
+            **dict(inputs["identity"]),
+            "principalId": _uuid(name, "principal"),
+            "tenantId": _uuid("tenant"),
+        }
+    if type_ == "azure-native:servicebus:Namespace":
+        out["serviceBusEndpoint"] = f"https://{physical}.servicebus.windows.net:443/"
+    if type_ == "azure-native:cosmosdb:DatabaseAccount":
+        out["documentEndpoint"] = f"https://{physical}.documents.azure.com:443/"
+    if type_ == "azure-native:eventgrid:Topic":
+        out["endpoint"] = f"https://{physical}.{location}-1.eventgrid.azure.net/api/events"
     if kind == "StorageAccount":
         out["primaryEndpoints"] = {
             "blob": f"https://{physical}.blob.core.windows.net/",

@@ -98,23 +98,18 @@ PACKAGE_CONTENT_TYPE = "application/zip"
 SITE_PACKAGES = ".python_packages/lib/site-packages"
 WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 HOST_STORAGE_ROLE = "Storage Blob Data Owner"
-# App settings the provider owns; a user variable of the same name would silently win or lose.
 SERVICE_BUS_CONNECTION = "OMNICLOUD_SB"
 """The Service Bus trigger's ``connection``: settings ``OMNICLOUD_SB__*`` (identity-based)."""
 COSMOS_CONNECTION = "OMNICLOUD_COSMOS"
 """The Cosmos DB trigger's ``connection``: settings ``OMNICLOUD_COSMOS__*`` (identity-based)."""
+# App settings the provider owns; a user variable of the same name would silently win or lose.
+# (OMNICLOUD_* names, the trigger list and connections included, are reserved by FunctionArgs.)
 MANAGED_SETTINGS = (
     "AzureWebJobsStorage__accountName",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "OMNICLOUD_PACKAGE_SHA256",
-    TRIGGERS_ENV,
 )
-_MANAGED_PREFIXES = (
-    "APPLICATIONINSIGHTS_",
-    "AzureFunctionsJobHost__",
-    f"{SERVICE_BUS_CONNECTION}__",
-    f"{COSMOS_CONNECTION}__",
-)
+_MANAGED_PREFIXES = ("APPLICATIONINSIGHTS_", "AzureFunctionsJobHost__")
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,6 @@ from components.errors import InvalidArgsError
 from components.testing import MockStack, RecordedResource, assert_props
 from providers.azure.event_bus import AzureBusSubscription, bus_function_name
 from providers.azure.roles import BUILT_IN_ROLES
-from tests.providers.azure_mocks import azure_outputs  # noqa: F401 - the fixture below
-
-pytestmark = pytest.mark.usefixtures("azure_outputs")
 
 TOPIC = "azure-native:eventgrid:Topic"
 SUBSCRIPTION = "azure-native:eventgrid:EventSubscription"

@@ -12,9 +12,6 @@ from components.errors import InvalidArgsError
 from components.links import Link
 from components.testing import MockStack, RecordedResource
 from providers.azure import grants, roles
-from tests.providers.azure_mocks import azure_outputs  # noqa: F401 - the fixture below
-
-pytestmark = pytest.mark.usefixtures("azure_outputs")
 
 ROLE = "azure-native:authorization:RoleAssignment"
 COSMOS_ROLE = "azure-native:cosmosdb:SqlResourceSqlRoleAssignment"

@@ -13,9 +13,6 @@ from components.errors import InvalidArgsError
 from components.testing import MockStack, RecordedResource, assert_props
 from providers.azure.queue import AzureQueueResources, iso_duration
 from providers.azure.roles import BUILT_IN_ROLES
-from tests.providers.azure_mocks import azure_outputs  # noqa: F401 - the fixture below
-
-pytestmark = pytest.mark.usefixtures("azure_outputs")
 
 NAMESPACE = "azure-native:servicebus:Namespace"
 QUEUE = "azure-native:servicebus:Queue"
@@ -249,3 +246,4 @@ def test_send_and_receive_links_grant_sender_and_receiver_at_the_queue(project_r
         assert assignment.inputs["principalId"] == principal
         assert assignment.parent == component.urn
     assert json.loads(settings["OMNICLOUD_LINK_QUEUE_JOBS"]) == locator
+

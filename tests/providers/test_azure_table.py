@@ -14,9 +14,6 @@ from components.table import IndexArgs
 from components.testing import MockStack, RecordedResource, assert_props
 from providers.azure.roles import COSMOS_DATA_ACTIONS
 from providers.azure.table import AzureTableResources, AzureTableTrigger
-from tests.providers.azure_mocks import azure_outputs  # noqa: F401 - the fixture below
-
-pytestmark = pytest.mark.usefixtures("azure_outputs")
 
 ACCOUNT = "azure-native:cosmosdb:DatabaseAccount"
 DATABASE = "azure-native:cosmosdb:SqlResourceSqlDatabase"
