@@ -100,6 +100,14 @@ class AzureTableTrigger:
 class AzureTableProvider:
     """Builds :class:`components.Table` as a Cosmos DB for NoSQL container."""
 
+    LIMITATIONS = {
+        "change_feed_deletes_and_old_images": (
+            "the Cosmos DB change feed (latest-version mode, the GA one) delivers no deletes "
+            "(TTL expiry included) and no old image, and merges updates made between two reads"
+        ),
+    }
+    """Semantic gaps that deploy fine but behave differently; listed in the support matrix."""
+
     def validate(self, name: str, args: TableArgs) -> None:
         component = f"Table '{name}'"
         require(bool(_TABLE_NAME.match(name)) and len(name) <= TABLE_NAME_MAX, component, "name", name,

@@ -100,7 +100,7 @@ def render(rows: Any) -> str:
         "# Support matrix",
         "",
         "Generated from `tests/contract` (run `OMNICLOUD_SUPPORT_MATRIX=docs/support-matrix.md "
-        "python -m pytest tests/contract`); do not edit by hand. \"no\" cells are refused before "
+        'python -m pytest tests/contract`); do not edit by hand. "no" cells are refused before '
         "deploy with the reason shown.",
         "",
         "| component | feature | " + " | ".join(TARGETS) + " |",

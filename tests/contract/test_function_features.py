@@ -70,9 +70,7 @@ def test_secrets(matrix, project_root):
     with MockStack(cloud=matrix.target, root=project_root) as stack:
         Function("fn", FunctionArgs(handler=HANDLER, secrets={"TOKEN": "s3cret-value"}))
     holders = [r for r in stack.resources if "s3cret-value" in repr(r.inputs)]
-    assert all(
-        {k for k in r.inputs if "s3cret-value" in repr(r.inputs[k])} <= r.secret_inputs for r in holders
-    )
+    assert all({k for k in r.inputs if "s3cret-value" in repr(r.inputs[k])} <= r.secret_inputs for r in holders)
     matrix.supported()
 
 
