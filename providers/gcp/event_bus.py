@@ -114,6 +114,27 @@ def retry_delays(max_retries: int, max_event_age_s: int) -> tuple[int, int]:
 class GcpEventBusProvider:
     """Builds :class:`components.EventBus` on Eventarc Advanced."""
 
+    LIMITATIONS = {
+        "dead_letter": (
+            "Eventarc Advanced pipelines retry (max_retries + 1 attempts) but have no dead-letter "
+            "destination: an event failing every attempt is dropped and logged"
+        ),
+        "one_bus_per_project_region": (
+            "Eventarc allows one message bus per project and region: one GCP stack with EventBuses "
+            "per project and region"
+        ),
+        "list_fields": (
+            f"a data field a pattern matches on holds at most {MAX_LIST_ITEMS} items when it is a list "
+            "(publishing a longer one fails)"
+        ),
+        "queue_target_order": "events routed to a FIFO queue carry no ordering key (no order between them)",
+        "publish_only_through_omnicloud": (
+            "data-field patterns match only events published with the omnicloud client, which projects "
+            "the matched fields into extension attributes"
+        ),
+    }
+    """Semantic gaps that deploy fine but behave differently; listed in the support matrix."""
+
     def validate(self, name: str, args: EventBusArgs) -> None:
         component = f"EventBus '{name}'"
         require(args.archive_retention_days is None, component, "archive_retention_days",

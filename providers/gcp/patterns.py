@@ -196,7 +196,7 @@ def _candidate(matcher: Matcher, kind: str, value: str) -> str:
     if isinstance(matcher, Prefix):
         return f'{kind} == "s" && {value}.startsWith({cel_string(matcher.value)})'
     assert isinstance(matcher, Numeric)
-    bounds = " && ".join(f"double({value}) {'<' if op=='<=' else _CEL_OPS[op]} {cel_double(bound)}" for op, bound in matcher.conditions)
+    bounds = " && ".join(f"double({value}) {_CEL_OPS[op]} {cel_double(bound)}" for op, bound in matcher.conditions)
     return f'{kind} == "n" && {bounds}'
 
 

@@ -98,6 +98,14 @@ class GcpQueueResources:
 class GcpQueueProvider:
     """Builds :class:`components.Queue` on Pub/Sub."""
 
+    LIMITATIONS = {
+        "batches": "Pub/Sub push delivers one message per request: a subscription's batches hold one message",
+        "one_consumer": "a queue has one subscriber function (its one subscription pushes to one endpoint)",
+        "dead_letter_retention": "dead letters are kept 7 days (Pub/Sub's longest subscription retention)",
+        "max_message_kb": "Pub/Sub caps requests at 10 MiB only; the client enforces max_message_kb",
+    }
+    """Semantic gaps that deploy fine but behave differently; listed in the support matrix."""
+
     def validate(self, name: str, args: QueueArgs) -> None:
         component = f"Queue '{name}'"
         require(bool(_PUBSUB_NAME.match(name)) and not name.lower().startswith("goog"), component, "name", name,

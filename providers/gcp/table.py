@@ -83,6 +83,20 @@ class GcpTableResources:
 class GcpTableProvider:
     """Builds :class:`components.Table` on Firestore (native mode)."""
 
+    LIMITATIONS = {
+        "change_trigger_dead_letter": (
+            "Eventarc's Firestore trigger retries a failed delivery for up to 24 hours and then drops it: "
+            "it has no dead-letter destination"
+        ),
+        "point_in_time_recovery_per_database": (
+            "point-in-time recovery is a setting of the stack's Firestore database: a Table that turns it "
+            "off still has it when another Table of the stack keeps it on"
+        ),
+        "change_batches": "Eventarc delivers one change per request (batches of one)",
+        "ttl_delay": "Firestore deletes expired documents typically within 24 hours of their expiry time",
+    }
+    """Semantic gaps that deploy fine but behave differently; listed in the support matrix."""
+
     def validate(self, name: str, args: TableArgs) -> None:
         component = f"Table '{name}'"
         require("/" not in name and name not in (".", "..") and not _RESERVED_ID.match(name), component,
@@ -132,7 +146,6 @@ class GcpTableProvider:
                 opts=child,
             )
         resources = GcpTableResources(database=database, collection=name, indexes=indexes, ttl=ttl)
-        key_types = {attribute: args.key_type(attribute) for attribute in sorted(args.key_attributes())}
         locator = pulumi.Output.all(project=database.project, database=database.name).apply(
             lambda values: {
                 "kind": "table",
@@ -141,14 +154,7 @@ class GcpTableProvider:
                 "project": values["project"],
                 "database": values["database"],
                 "collection": name,
-                "partition_key": args.partition_key,
-                "sort_key": args.sort_key,
-                "key_types": key_types,
-                "indexes": [
-                    {"name": index.name, "partition_key": index.partition_key, "sort_key": index.sort_key}
-                    for index in args.indexes
-                ],
-                "ttl_attribute": args.ttl_attribute,
+                **args.key_schema(),
             }
         )
         return ComponentOutputs(

@@ -169,6 +169,8 @@ def test_environment_holds_runtime_variables_and_the_users(project_root: Path) -
         "OMNICLOUD_HANDLER": "functions.api.handle",
         "OMNICLOUD_FUNCTION": "api",
         "OMNICLOUD_CLOUD": "gcp",
+        # Always set (the trigger list is only known after the program body): none here.
+        "OMNICLOUD_TRIGGERS": "[]",
         "STAGE": "dev",
         "TABLE": "orders",
     }
