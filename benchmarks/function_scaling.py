@@ -125,6 +125,7 @@ def program_raw(n: int) -> None:
                 "Version": "2012-10-17",
                 "Statement": [
                     {
+                        "Sid": "FunctionLogs",
                         "Effect": "Allow",
                         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                         "Resource": f"{arn}:*",
@@ -235,9 +236,8 @@ def run_once(variant: str, n: int) -> dict[str, dict[str, Any]]:
     """One program in a fresh MockStack (settled on exit).
 
     Returns what the mock engine registered: URN -> state (the inputs plus the mocked
-    outputs computed from them). Read from the engine's own table rather than from
-    ``MockStack.resources``, whose per-resource inputs can be attributed to the wrong URN
-    when registrations run concurrently (see README.md, "Harness issue").
+    outputs computed from them), read from the mock engine's own table so the check does
+    not depend on how ``MockStack`` records resources (see README.md, "Harness issue").
     """
     from pulumi.runtime.settings import get_monitor
 
@@ -361,15 +361,19 @@ def _spawn(variant: str, n: int, disable_gc: bool, *, calls: bool = False) -> di
 
 
 def assert_same_resources(n: int, omni: dict[str, Any], raw: dict[str, Any]) -> None:
-    """The comparison is only fair if both programs registered the same things."""
-    assert omni["count"] == raw["count"], f"N={n}: {omni['count']} vs {raw['count']} resources"
-    assert Counter(omni["types"]) == Counter(raw["types"]), (
-        f"N={n}: resource types differ: omnicloud {omni['types']} vs raw {raw['types']}"
-    )
-    assert omni["digest"] == raw["digest"], (
-        f"N={n}: same resource types, but URNs or inputs differ; update program_raw to match "
-        f"providers/aws/function.py. First differences at N=1:\n{_explain_mismatch()}"
-    )
+    """The comparison is only fair if both programs registered the same things.
+
+    Raises (rather than ``assert``) so the gate also holds under ``python -O``.
+    """
+    if omni["count"] != raw["count"]:
+        raise AssertionError(f"N={n}: {omni['count']} vs {raw['count']} resources")
+    if Counter(omni["types"]) != Counter(raw["types"]):
+        raise AssertionError(f"N={n}: resource types differ: omnicloud {omni['types']} vs raw {raw['types']}")
+    if omni["digest"] != raw["digest"]:
+        raise AssertionError(
+            f"N={n}: same resource types, but URNs or inputs differ; update program_raw to match "
+            f"providers/aws/function.py. First differences at N=1:\n{_explain_mismatch()}"
+        )
 
 
 def _explain_mismatch(limit: int = 3) -> str:

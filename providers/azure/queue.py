@@ -1,14 +1,26 @@
-"""Queue on Azure: a Service Bus queue in the stack's namespace, with its native dead-letter queue.
+"""Queue on Azure: a Service Bus queue in one of the stack's namespaces, with its native dead-letter queue.
 
 What gets registered:
 
-* ``azure-native:servicebus:Namespace`` once per stack (see :mod:`.stack`; Standard tier,
-  Entra ID only, TLS 1.2).
+* ``azure-native:servicebus:Namespace`` at most twice per stack (see :mod:`.stack`; Entra ID
+  only, TLS 1.2): a **Basic** namespace for non-FIFO queues and, only once a FIFO queue
+  exists, a **Standard** namespace for FIFO queues. Basic has no base charge and bills per
+  operation, so an app without FIFO queues pays nothing while idle; Standard has a fixed
+  hourly base charge and is there only because Basic has no sessions and no duplicate
+  detection.
 * ``azure-native:servicebus:Queue`` ``<name>`` (child of the component, auto-named
   ``<name><8 chars>``): lock duration from ``visibility_timeout_s``, max delivery count from
   ``max_receive_count``, default time-to-live from ``retention_s``, expired messages
-  dead-lettered, sessions for ``fifo`` (plus duplicate detection over 5 minutes, like SQS
-  FIFO's deduplication window).
+  dead-lettered; for ``fifo``, sessions plus duplicate detection over 5 minutes (like SQS
+  FIFO's deduplication window). A non-FIFO queue sets no Standard-only property at all.
+
+What Basic lacks, and so what a non-FIFO Queue cannot ask for (checked before deploy):
+sessions, duplicate detection, a time-to-live over 14 days (``retention_s``), auto-delete on
+idle, auto-forwarding (``forward_to``, ``forward_dead_lettered_messages_to``) and express
+entities (in ``overrides``). Everything else a Queue uses works the same on both tiers: the
+dead-letter sub-queue, peek-lock with a 5 s - 5 min lock, 1-2000 deliveries, scheduled
+messages (``delay_s``), 256 KB messages, and the Functions trigger (which uses no
+transactions).
 
 The dead-letter queue is not a separate resource: every Service Bus queue has a built-in
 sub-queue ``<queue>/$DeadLetterQueue`` that receives messages after ``max_delivery_count``
@@ -17,14 +29,20 @@ deliveries (and, here, expired ones). ``dead_letter`` is the queue's resource ID
 
 ``delay_s`` has no queue-level equivalent on Service Bus: the locator carries it and the
 runtime client schedules every message it sends ``delay_s`` later
-(``scheduled_enqueue_time_utc``). Messages sent by other tools are not delayed.
+(``scheduled_enqueue_time_utc``). Messages sent by other tools are not delayed. The locator's
+``namespace`` is the queue's own namespace (Basic or Standard).
 
 ``queue.subscribe(fn, batch_size=n)`` adds no trigger resource (the Service Bus trigger lives
 in the package, registered by the Azure adapter from ``OMNICLOUD_TRIGGERS``), only:
 
 * a trigger descriptor ``{"kind": "queue", "name", "queue", "fifo", "batch_size",
-  "namespace"}`` on the function (the function's app settings then carry
-  ``OMNICLOUD_SB__fullyQualifiedNamespace``, the trigger's identity-based connection);
+  "namespace", "connection"}`` on the function. ``namespace`` is the queue's namespace and
+  ``connection`` the identity-based connection prefix the trigger uses for it:
+  ``OMNICLOUD_SB`` (Basic) or ``OMNICLOUD_SB_FIFO`` (Standard); the function's app settings
+  carry ``<connection>__fullyQualifiedNamespace``. The Functions host resolves one namespace
+  per connection prefix, so each namespace needs its own. Until the function provider and the
+  adapter both honour ``connection``, one Function may consume queues of one namespace only
+  (FIFO or not), and a subscription that would mix them fails before deploy;
 * ``azure-native:authorization:RoleAssignment`` ``<fn>-on-queue-<name>``: Azure Service Bus
   Data Receiver for the function's identity on this queue only. The trigger renews message
   locks while the handler runs, so a lock shorter than the function timeout is fine. Without
@@ -41,13 +59,13 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 from pulumi_azure_native import servicebus
 
-from components.errors import require
+from components.errors import InvalidArgsError, require
 from components.queue import QueueArgs, QueueSubscription
 from providers.azure import grants
-from providers.azure.function import check_tags
-from providers.azure.stack import AzureServiceBus, service_bus, stack_resources
+from providers.azure.function import SERVICE_BUS_CONNECTION, check_tags
+from providers.azure.stack import BASIC, STANDARD, AzureServiceBus, Tier, service_bus, stack_resources
 from providers.protocols import QueueOutputs
-from providers.shared import apply_overrides, triggers_of
+from providers.shared import apply_overrides, stack_singleton, triggers_of
 
 if TYPE_CHECKING:
     from components.function import Function
@@ -60,8 +78,24 @@ LOCK_DURATION_S = (5, 300)
 """Peek-lock duration: 5 seconds to 5 minutes."""
 MAX_DELIVERY_COUNT = (1, 2000)
 """What the Azure portal accepts for a queue's maximum delivery count."""
-MESSAGE_KB_STANDARD = 256
-"""Largest message on the Standard tier (Premium allows up to 100 MB)."""
+MESSAGE_KB_MAX = 256
+"""Largest message on the Basic and Standard tiers (Premium allows up to 100 MB)."""
+BASIC_TTL_MAX_S = 14 * 86400
+"""A Basic namespace's default (and largest) message time-to-live: 14 days
+(learn.microsoft.com/azure/service-bus-messaging/message-expiration)."""
+STANDARD_ONLY_PROPERTIES = (
+    "auto_delete_on_idle",
+    "duplicate_detection_history_time_window",
+    "enable_express",
+    "forward_dead_lettered_messages_to",
+    "forward_to",
+    "requires_duplicate_detection",
+    "requires_session",
+)
+"""Queue properties a Basic namespace rejects (service-bus-resource-manager-exceptions,
+service-bus-auto-forwarding): an override setting one needs a FIFO (Standard) queue."""
+CONNECTIONS: dict[Tier, str] = {BASIC: SERVICE_BUS_CONNECTION, STANDARD: f"{SERVICE_BUS_CONNECTION}_FIFO"}
+"""Trigger connection prefix per namespace: the host reads ``<prefix>__fullyQualifiedNamespace``."""
 QUEUE_NAME_MAX = 260
 DUPLICATE_DETECTION_WINDOW = "PT5M"
 # The Service Bus trigger delivers at most maxMessageBatchSize messages per invocation
@@ -77,7 +111,7 @@ class AzureQueueResources:
 
     queue: servicebus.Queue
     service_bus: AzureServiceBus
-    """The stack's namespace (shared by every Queue of the stack)."""
+    """The queue's namespace: the stack's Basic one, or its Standard one for a FIFO queue."""
 
 
 @dataclass(frozen=True)
@@ -103,14 +137,25 @@ class AzureQueueProvider:
         low, high = MAX_DELIVERY_COUNT
         require(low <= args.max_receive_count <= high, component, "max_receive_count", args.max_receive_count,
                 f"Service Bus max delivery count is {low}-{high}", cloud=CLOUD)
-        require(args.max_message_kb <= MESSAGE_KB_STANDARD, component, "max_message_kb", args.max_message_kb,
-                f"Service Bus Standard carries messages up to {MESSAGE_KB_STANDARD} KB", cloud=CLOUD)
+        require(args.max_message_kb <= MESSAGE_KB_MAX, component, "max_message_kb", args.max_message_kb,
+                f"Service Bus Basic and Standard carry messages up to {MESSAGE_KB_MAX} KB", cloud=CLOUD)
+        if not args.fifo:
+            _check_basic(component, args)
         check_tags(component, name, args)
         apply_overrides(component, CLOUD, servicebus.Queue, {}, args.overrides)
 
     def create(self, name: str, args: QueueArgs, parent: pulumi.ComponentResource) -> QueueOutputs:
         component = f"Queue '{name}'"
-        bus = service_bus()
+        bus = service_bus(fifo=args.fifo)
+        # A Basic namespace refuses these properties outright, so a non-FIFO queue (in Basic)
+        # leaves them out: both default to off.
+        fifo_properties: dict[str, Any] = {}
+        if args.fifo:
+            fifo_properties = {
+                "requires_session": True,
+                "requires_duplicate_detection": True,
+                "duplicate_detection_history_time_window": DUPLICATE_DETECTION_WINDOW,
+            }
         kwargs = apply_overrides(
             component, CLOUD, servicebus.Queue,
             {
@@ -121,9 +166,7 @@ class AzureQueueProvider:
                 "default_message_time_to_live": iso_duration(args.retention_s),
                 # Expired messages go to the dead-letter queue instead of vanishing.
                 "dead_lettering_on_message_expiration": True,
-                "requires_session": args.fifo,
-                "requires_duplicate_detection": args.fifo,
-                **({"duplicate_detection_history_time_window": DUPLICATE_DETECTION_WINDOW} if args.fifo else {}),
+                **fifo_properties,
             },
             args.overrides,
         )
@@ -159,6 +202,8 @@ class AzureQueueProvider:
 
     def subscribe(self, queue: Queue, function: Function, options: QueueSubscription) -> AzureQueueTrigger:
         resources: AzureQueueResources = queue.resources
+        connection = CONNECTIONS[resources.service_bus.tier]
+        _check_one_namespace_per_function(queue, function, connection)
         descriptor: dict[str, Any] = {
             "kind": "queue",
             "name": queue.logical_name,
@@ -166,6 +211,7 @@ class AzureQueueProvider:
             "fifo": queue.args.fifo,
             "batch_size": options.batch_size,
             "namespace": resources.service_bus.fully_qualified_namespace,
+            "connection": connection,
         }
         triggers_of(function).add(descriptor)
         assignments = grants.grant_kind(
@@ -178,6 +224,44 @@ class AzureQueueProvider:
             opts=pulumi.ResourceOptions(parent=queue),
         )
         return AzureQueueTrigger(descriptor=descriptor, role_assignments=assignments)
+
+
+def _check_basic(component: str, args: QueueArgs) -> None:
+    """A non-FIFO Queue lives in the Basic namespace: nothing it asks for may need Standard."""
+    days = BASIC_TTL_MAX_S // 86400
+    require(args.retention_s <= BASIC_TTL_MAX_S, component, "retention_s", args.retention_s,
+            f"non-FIFO queues use the Service Bus Basic tier (no base charge), which keeps a message "
+            f"at most {BASIC_TTL_MAX_S} s ({days} days)", cloud=CLOUD)
+    for key, value in args.overrides.get(CLOUD, {}).items():
+        require(key not in STANDARD_ONLY_PROPERTIES, component,
+                f"overrides.{CLOUD}.{key}", value,
+                "non-FIFO queues use the Service Bus Basic tier (no base charge), which does not "
+                f"support {key}; only FIFO queues get a Standard namespace", cloud=CLOUD)
+
+
+def _new_consumers() -> dict[str, tuple[str, str]]:
+    return {}
+
+
+def _check_one_namespace_per_function(queue: Queue, function: Function, connection: str) -> None:
+    """Refuse a Function triggered by queues of both namespaces, for now.
+
+    The function provider writes one ``OMNICLOUD_SB__fullyQualifiedNamespace`` whatever a
+    descriptor's ``connection`` says, and the adapter always binds ``OMNICLOUD_SB``, so a
+    Function consuming a Basic and a Standard queue would watch one of them in the wrong
+    namespace. Remove this check once both read the descriptor's ``connection``.
+    """
+    consumers = stack_singleton("azure:servicebus:consumers", _new_consumers)
+    first = consumers.setdefault(function.logical_name, (connection, queue.logical_name))
+    if first[0] != connection:
+        raise InvalidArgsError(
+            f"Queue '{queue.logical_name}'", "subscribe", f"Function '{function.logical_name}'",
+            f"Function '{function.logical_name}' already consumes Queue '{first[1]}', which is "
+            f"{'FIFO' if first[0] == CONNECTIONS[STANDARD] else 'not FIFO'}; on Azure FIFO and "
+            "non-FIFO queues live in different Service Bus namespaces (Standard and Basic), and a "
+            "Function's queue triggers must share one for now: use a second Function",
+            cloud=CLOUD,
+        )
 
 
 def iso_duration(seconds: int) -> str:

@@ -16,10 +16,23 @@ removing a Function never deletes infrastructure other Functions use:
 
 Created only when the first component that needs them is built (same parent):
 
-* ``azure-native:servicebus:Namespace`` (first Queue): Standard tier, because Basic has no
-  sessions (FIFO queues) and Event Grid's Service Bus destinations need Standard; local (SAS)
-  auth disabled, so only Entra ID identities reach it; TLS 1.2 minimum. Service Bus encrypts
-  at rest with Microsoft-managed keys (customer-managed keys need Premium).
+* ``azure-native:servicebus:Namespace`` ``sb-basic-<project>-<stack>`` (first non-FIFO
+  Queue): Basic tier. Basic has no base charge and bills per operation, so a stack whose
+  queues sit idle costs nothing (DESIGN.md principle 6); Standard carries a fixed hourly base
+  charge whether or not a message ever moves. Basic keeps what a plain queue needs: the
+  dead-letter sub-queue, lock duration, max delivery count, scheduled messages and a default
+  time-to-live, but at most 14 days. It lacks sessions (FIFO), duplicate detection, auto-delete
+  on idle, auto-forwarding (``forward_to``, ``forward_dead_lettered_messages_to``), express
+  entities, transactions and topics; :mod:`.queue` rejects a non-FIFO Queue that would need one.
+* ``azure-native:servicebus:Namespace`` ``sb-<project>-<stack>`` (first FIFO Queue only):
+  Standard tier, for sessions and duplicate detection. An app without FIFO queues never gets
+  one, so never pays its base charge. (The logical name is the one the single Standard
+  namespace had before the split, so an existing stack keeps its FIFO queues where they are.)
+
+  Both namespaces: local (SAS) auth disabled, so only Entra ID identities reach them; TLS 1.2
+  minimum. Service Bus encrypts at rest with Microsoft-managed keys (customer-managed keys
+  need Premium). Event Grid delivers to a queue in either tier (its destination is the queue's
+  resource ID).
 * ``azure-native:cosmosdb:DatabaseAccount`` + ``SqlResourceSqlDatabase`` (first Table):
   NoSQL, serverless (billed per request unit, nothing while idle), Session consistency, one
   region (serverless accounts are single-region), continuous backup with the 7-day tier
@@ -33,6 +46,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlsplit
 
 import pulumi
@@ -65,13 +79,22 @@ class AzureStackResources:
     workspace: operationalinsights.Workspace
 
 
+Tier = Literal["Basic", "Standard"]
+BASIC: Tier = "Basic"
+"""Plain queues: no base charge, billed per operation."""
+STANDARD: Tier = "Standard"
+"""FIFO queues: sessions and duplicate detection, at a fixed hourly base charge."""
+
+
 @dataclass(frozen=True)
 class AzureServiceBus:
-    """The stack's Service Bus namespace (every Queue is an entity in it)."""
+    """One of the stack's Service Bus namespaces: Basic for plain queues, Standard for FIFO."""
 
     namespace: servicebus.Namespace
     fully_qualified_namespace: pulumi.Output[str]
     """``<namespace>.servicebus.windows.net``: what SDK clients and trigger connections take."""
+    tier: Tier
+    """:data:`BASIC` or :data:`STANDARD`."""
 
 
 @dataclass(frozen=True)
@@ -97,9 +120,15 @@ def stack_resources() -> AzureStackResources:
     return stack_singleton("azure:stack", _create)
 
 
-def service_bus() -> AzureServiceBus:
-    """The stack's Service Bus namespace, created when the first Queue needs it."""
-    return stack_singleton("azure:servicebus", _create_service_bus)
+def service_bus(*, fifo: bool = False) -> AzureServiceBus:
+    """The namespace a Queue goes in, created when the first Queue of its kind needs it.
+
+    Non-FIFO queues share the stack's Basic namespace (no base charge); FIFO queues share its
+    Standard namespace (sessions and duplicate detection), which exists only if one does.
+    """
+    if fifo:
+        return stack_singleton("azure:servicebus:standard", lambda: _create_service_bus(STANDARD))
+    return stack_singleton("azure:servicebus:basic", lambda: _create_service_bus(BASIC))
 
 
 def cosmos() -> AzureCosmos:
@@ -112,9 +141,13 @@ def dead_letter_container() -> storage.BlobContainer:
     return stack_singleton("azure:deadletters", _create_dead_letter_container)
 
 
-def namespace_logical_name(project: str, stack: str) -> str:
-    """``sb-<project>-<stack>``: starts with a letter and leaves room for the auto-name suffix."""
-    return _fit(f"sb-{_lower_hyphenated(f'{project}-{stack}')}".rstrip("-"),
+_NAMESPACE_PREFIX: dict[Tier, str] = {BASIC: "sb-basic", STANDARD: "sb"}
+
+
+def namespace_logical_name(project: str, stack: str, tier: Tier = STANDARD) -> str:
+    """``sb-basic-<project>-<stack>`` (Basic) or ``sb-<project>-<stack>`` (Standard): starts
+    with a letter and leaves room for the auto-name suffix."""
+    return _fit(f"{_NAMESPACE_PREFIX[tier]}-{_lower_hyphenated(f'{project}-{stack}')}".rstrip("-"),
                 NAMESPACE_MAX - naming.AUTONAME_SUFFIX)
 
 
@@ -186,13 +219,13 @@ def _shared_child() -> tuple[AzureStackResources, pulumi.ResourceOptions]:
     return shared, pulumi.ResourceOptions(parent=shared.component)
 
 
-def _create_service_bus() -> AzureServiceBus:
+def _create_service_bus(tier: Tier) -> AzureServiceBus:
     shared, child = _shared_child()
     namespace = servicebus.Namespace(
-        namespace_logical_name(pulumi.get_project(), pulumi.get_stack()),
+        namespace_logical_name(pulumi.get_project(), pulumi.get_stack(), tier),
         resource_group_name=shared.resource_group.name,
-        # Sessions (FIFO queues) need Standard; Basic has none.
-        sku=servicebus.SBSkuArgs(name=servicebus.SkuName.STANDARD, tier=servicebus.SkuTier.STANDARD),
+        # Basic bills per operation only; Standard (a base charge) only for sessions (FIFO).
+        sku=servicebus.SBSkuArgs(name=servicebus.SkuName(tier), tier=servicebus.SkuTier(tier)),
         # No SAS keys: every sender and receiver is an Entra ID identity with a data role.
         disable_local_auth=True,
         minimum_tls_version=servicebus.TlsVersion.TLS_VERSION_1_2,
@@ -202,6 +235,7 @@ def _create_service_bus() -> AzureServiceBus:
     return AzureServiceBus(
         namespace=namespace,
         fully_qualified_namespace=namespace.service_bus_endpoint.apply(host_of),
+        tier=tier,
     )
 
 

@@ -3,60 +3,33 @@
 Pure functions (no Pulumi): the property test checks the compiled CEL, run by a real CEL
 implementation, against :func:`components.patterns.matches` on generated events.
 
-**Why publishers project data fields.** An enrollment's CEL sees the event's context
-attributes (``message.type``, ``message.source``, ``message.subject``, extension attributes)
-but *not* its payload: ``message.data`` is reserved and may not appear in an enrollment
-expression. So a publisher copies every data field that some subscription's pattern matches on
-into extension attributes, and the CEL compiled here tests those. Which fields those are is
-known once every ``bus.subscribe(...)`` has run; the bus locator carries them
-(``filter_fields``), and the runtime client applies :func:`project` (this module is its
-reference implementation; the client mirrors it byte for byte).
-
-**The projection of one field** (``path`` inside ``data``; ``A`` = its attribute base name,
-``"od"`` + the first 10 hex digits of SHA-256 of the path's names joined by U+001F):
-
-* the value is looked up like the portable matcher does (through nested objects only);
-  missing -> no attribute at all;
-* its *candidates* are the list's items if it is a list (at most :data:`MAX_LIST_ITEMS`, more is
-  an error at publish time), else the value itself;
-* ``A + "n"`` = the number of candidates, as decimal text;
-* for candidate ``i``: ``A + "t" + i`` = its type, ``s`` string, ``n`` number, ``b`` boolean,
-  ``z`` null, ``o`` anything else (object, nested list); and for ``s``/``n``/``b`` also
-  ``A + "v" + i`` = the string itself, ``repr(float(number))`` (Python's shortest round-trip
-  form, e.g. ``150.0``, ``1e+20``), or ``true``/``false``.
-
-CloudEvents extension attribute names are lower-case letters and digits, at most 20 characters
-(these are at most 14), and their values are strings, which CEL casts with ``double()``.
-
-**The bus partition.** Eventarc allows one message bus per project and region, so every
-EventBus of a stack shares the stack's bus; publishers set the extension attribute
-:data:`BUS_ATTRIBUTE` to the EventBus's logical name and every enrollment requires it.
+**Why publishers project data fields.** An enrollment's CEL cannot read ``message.data``,
+so publishers copy the matched data fields into extension attributes, as
+:mod:`components.runtime.event_projection` defines (one implementation for the compiler here
+and for the runtime publisher); the CEL compiled here tests those attributes. Which fields are
+projected is known once every ``bus.subscribe(...)`` has run; the bus locator carries them
+(``filter_fields``).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from components.patterns import ENVELOPE_FIELDS, Exact, Exists, FieldRule, Matcher, Numeric, Pattern, Prefix
+from components.runtime.event_projection import (
+    BUS_ATTRIBUTE,
+    MAX_LIST_ITEMS,
+    field_attribute,
+)
+from components.runtime.event_projection import project as _project_pairs
 
-BUS_ATTRIBUTE = "omnicloudbus"
-"""The extension attribute naming the EventBus (logical name) an event was published to."""
-MAX_LIST_ITEMS = 8
-"""A matched data field holding a list is projected item by item, up to this many items."""
-ATTRIBUTE_PREFIX = "od"
-HASH_DIGITS = 10
 _CEL_OPS = {">": ">", ">=": ">=", "<": "<", "<=": "<=", "=": "=="}
 
 
 class UnsupportedPattern(ValueError):
     """The pattern cannot be compiled to CEL faithfully (the message says why)."""
-
-
-class ProjectionError(ValueError):
-    """An event cannot be projected (a matched list is longer than :data:`MAX_LIST_ITEMS`)."""
 
 
 @dataclass(frozen=True)
@@ -70,12 +43,6 @@ class FilterField:
     def as_json(self) -> dict[str, Any]:
         """The locator's form: ``{"path": [...], "attribute": "od..."}``."""
         return {"path": list(self.path), "attribute": self.attribute}
-
-
-def field_attribute(path: tuple[str, ...]) -> str:
-    """The attribute base name of data field ``path`` (12 characters, ``[a-z0-9]``)."""
-    digest = hashlib.sha256("\x1f".join(path).encode()).hexdigest()
-    return ATTRIBUTE_PREFIX + digest[:HASH_DIGITS]
 
 
 def filter_fields(pattern: Pattern | None) -> tuple[FilterField, ...]:
@@ -99,25 +66,8 @@ def compile_cel(bus: str, pattern: Pattern | None) -> str:
 
 
 def project(data: Any, fields: Iterable[FilterField], max_items: int = MAX_LIST_ITEMS) -> dict[str, str]:
-    """The extension attributes a publisher adds for ``data`` (see the module docstring)."""
-    attributes: dict[str, str] = {}
-    for item in fields:
-        found, value = _lookup(data, item.path)
-        if not found:
-            continue
-        candidates = value if isinstance(value, list) else [value]
-        if len(candidates) > max_items:
-            raise ProjectionError(
-                f"data.{'.'.join(item.path)} holds {len(candidates)} items; a field that an "
-                f"EventBus pattern matches on holds at most {max_items} on GCP"
-            )
-        attributes[item.attribute + "n"] = str(len(candidates))
-        for index, candidate in enumerate(candidates):
-            kind, text = _encode(candidate)
-            attributes[f"{item.attribute}t{index}"] = kind
-            if text is not None:
-                attributes[f"{item.attribute}v{index}"] = text
-    return attributes
+    """The extension attributes a publisher adds for ``data`` (see the runtime module)."""
+    return _project_pairs(data, ((item.path, item.attribute) for item in fields), max_items)
 
 
 def cel_string(text: str) -> str:
@@ -174,7 +124,7 @@ def _data_rule(base: str, matchers: tuple[Matcher, ...]) -> str:
     per_candidate = [m for m in matchers if not (isinstance(m, Exists) and not m.present)]
     if len(per_candidate) != len(matchers):
         # Absent, null, or a list holding a null (the portable matcher's "not exists").
-        nulls = [f"(has(message.{base}t{i}) && message.{base}t{i} == \"z\")" for i in range(MAX_LIST_ITEMS)]
+        nulls = [f'(has(message.{base}t{i}) && message.{base}t{i} == "z")' for i in range(MAX_LIST_ITEMS)]
         terms.append(f"!has(message.{base}n) || " + " || ".join(nulls))
     if per_candidate:
         for index in range(MAX_LIST_ITEMS):
@@ -198,28 +148,3 @@ def _candidate(matcher: Matcher, kind: str, value: str) -> str:
     assert isinstance(matcher, Numeric)
     bounds = " && ".join(f"double({value}) {_CEL_OPS[op]} {cel_double(bound)}" for op, bound in matcher.conditions)
     return f'{kind} == "n" && {bounds}'
-
-
-# -- projecting ----------------------------------------------------------------------------
-
-
-def _lookup(data: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
-    """Like the portable matcher: walk nested objects only; (found, value)."""
-    value = data
-    for name in path:
-        if not isinstance(value, Mapping) or name not in value:
-            return False, None
-        value = value[name]
-    return True, value
-
-
-def _encode(candidate: Any) -> tuple[str, str | None]:
-    if candidate is None:
-        return "z", None
-    if isinstance(candidate, bool):
-        return "b", "true" if candidate else "false"
-    if isinstance(candidate, int | float):
-        return "n", repr(float(candidate))
-    if isinstance(candidate, str):
-        return "s", candidate
-    return "o", None

@@ -1,4 +1,4 @@
-"""Queue on Azure: the Service Bus namespace and queue, the trigger wiring and grants (mocked)."""
+"""Queue on Azure: the Service Bus namespaces and queue, the trigger wiring and grants (mocked)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from components.errors import InvalidArgsError
 from components.testing import MockStack, RecordedResource, assert_props
 from providers.azure.queue import AzureQueueResources, iso_duration
 from providers.azure.roles import BUILT_IN_ROLES
+from providers.azure.stack import namespace_logical_name
 
 NAMESPACE = "azure-native:servicebus:Namespace"
 QUEUE = "azure-native:servicebus:Queue"
@@ -34,6 +35,21 @@ def _role_guid(assignment: RecordedResource) -> str:
     return assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
 
 
+def _namespace(stack: MockStack, tier: str) -> RecordedResource:
+    """The stack's one namespace of that tier ("Basic" or "Standard")."""
+    found = [ns for ns in stack.find(NAMESPACE) if ns.inputs["sku"]["tier"] == tier]
+    assert len(found) == 1, [ns.inputs["sku"] for ns in stack.find(NAMESPACE)]
+    return found[0]
+
+
+def _queue(stack: MockStack, name: str) -> RecordedResource:
+    return next(q for q in stack.find(QUEUE) if q.name == name)
+
+
+def _fqdn(namespace: RecordedResource) -> str:
+    return f"{namespace.outputs['name']}.servicebus.windows.net"
+
+
 # -- the namespace ----------------------------------------------------------------------------
 
 
@@ -43,19 +59,75 @@ def test_no_namespace_is_created_until_a_queue_needs_one(project_root: Path) -> 
         assert stack.find(NAMESPACE) == []
 
 
-def test_queues_of_a_stack_share_one_standard_entra_only_namespace(project_root: Path) -> None:
+def test_non_fifo_queues_share_one_basic_entra_only_namespace_and_no_standard_one(project_root: Path) -> None:
     with MockStack(cloud="azure", root=project_root) as stack:
         Queue("jobs")
         Queue("mails")
         namespace = stack.one(NAMESPACE)
         shared = stack.one(STACK_COMPONENT)
     assert namespace.parent == shared.urn
+    assert namespace.name == namespace_logical_name(stack.project, stack.stack, "Basic")
+    # Basic: billed per operation, no base charge, so an idle app costs nothing.
+    assert_props(namespace, {
+        "sku": {"name": "Basic", "tier": "Basic"},
+        "disableLocalAuth": True,
+        "minimumTlsVersion": "1.2",
+    })
+    assert {q.inputs["namespaceName"] for q in stack.find(QUEUE)} == {namespace.outputs["name"]}
+
+
+def test_fifo_queues_share_one_standard_entra_only_namespace_with_sessions(project_root: Path) -> None:
+    with MockStack(cloud="azure", root=project_root) as stack:
+        Queue("orders", QueueArgs(fifo=True))
+        Queue("payments", QueueArgs(fifo=True))
+        namespace = stack.one(NAMESPACE)
+        shared = stack.one(STACK_COMPONENT)
+    assert namespace.parent == shared.urn
+    # The logical name the stack's single (Standard) namespace always had: FIFO queues stay put.
+    assert namespace.name == namespace_logical_name(stack.project, stack.stack)
     assert_props(namespace, {
         "sku": {"name": "Standard", "tier": "Standard"},
         "disableLocalAuth": True,
         "minimumTlsVersion": "1.2",
     })
-    assert {q.inputs["namespaceName"] for q in stack.find(QUEUE)} == {namespace.outputs["name"]}
+    for queue in stack.find(QUEUE):
+        assert queue.inputs["namespaceName"] == namespace.outputs["name"]
+        assert_props(queue, {"requiresSession": True, "requiresDuplicateDetection": True})
+
+
+def test_an_app_with_both_kinds_gets_two_namespaces_and_each_queue_goes_to_its_own(project_root: Path) -> None:
+    with MockStack(cloud="azure", root=project_root) as stack:
+        Queue("jobs")
+        Queue("orders", QueueArgs(fifo=True))
+        Queue("mails")
+        basic, standard = _namespace(stack, "Basic"), _namespace(stack, "Standard")
+        jobs, orders, mails = _queue(stack, "jobs"), _queue(stack, "orders"), _queue(stack, "mails")
+    assert len(stack.find(NAMESPACE)) == 2
+    assert basic.name != standard.name
+    assert jobs.inputs["namespaceName"] == mails.inputs["namespaceName"] == basic.outputs["name"]
+    assert orders.inputs["namespaceName"] == standard.outputs["name"]
+
+
+def test_the_standard_namespace_is_created_lazily_by_the_first_fifo_queue(project_root: Path) -> None:
+    with MockStack(cloud="azure", root=project_root) as stack:
+        Queue("jobs")
+        assert [ns.inputs["sku"]["tier"] for ns in stack.find(NAMESPACE)] == ["Basic"]
+        Queue("orders", QueueArgs(fifo=True))
+        assert sorted(ns.inputs["sku"]["tier"] for ns in stack.find(NAMESPACE)) == ["Basic", "Standard"]
+
+
+def test_an_app_with_only_fifo_queues_gets_no_basic_namespace(project_root: Path) -> None:
+    with MockStack(cloud="azure", root=project_root) as stack:
+        Queue("orders", QueueArgs(fifo=True))
+        assert [ns.inputs["sku"]["tier"] for ns in stack.find(NAMESPACE)] == ["Standard"]
+
+
+def test_namespace_logical_names_differ_by_tier_and_fit_the_auto_name_suffix() -> None:
+    basic = namespace_logical_name("My_Project", "prod", "Basic")
+    standard = namespace_logical_name("My_Project", "prod", "Standard")
+    assert (basic, standard) == ("sb-basic-my-project-prod", "sb-my-project-prod")
+    long = namespace_logical_name("p" * 80, "s" * 80, "Basic")
+    assert len(long) <= 42 and long.startswith("sb-basic-")
 
 
 # -- the queue --------------------------------------------------------------------------------
@@ -72,22 +144,24 @@ def test_queue_settings_come_from_the_portable_arguments(project_root: Path) -> 
         "maxDeliveryCount": 7,
         "defaultMessageTimeToLive": "P2D",
         "deadLetteringOnMessageExpiration": True,
-        "requiresSession": False,
-        "requiresDuplicateDetection": False,
     })
-    assert "duplicateDetectionHistoryTimeWindow" not in queue.inputs
+    # A Basic namespace refuses the Standard-only properties, even set to false.
+    for standard_only in ("requiresSession", "requiresDuplicateDetection", "duplicateDetectionHistoryTimeWindow"):
+        assert standard_only not in queue.inputs
     assert isinstance(jobs.resources, AzureQueueResources)
+    assert jobs.resources.service_bus.tier == "Basic"
 
 
 def test_fifo_queues_use_sessions_and_five_minute_duplicate_detection(project_root: Path) -> None:
     with MockStack(cloud="azure", root=project_root) as stack:
-        Queue("orders", QueueArgs(fifo=True))
+        orders = Queue("orders", QueueArgs(fifo=True))
         queue = stack.one(QUEUE)
     assert_props(queue, {
         "requiresSession": True,
         "requiresDuplicateDetection": True,
         "duplicateDetectionHistoryTimeWindow": "PT5M",
     })
+    assert orders.resources.service_bus.tier == "Standard"
 
 
 def test_outputs_and_locator_name_the_entity_and_its_dead_letter_sub_queue(project_root: Path) -> None:
@@ -103,11 +177,22 @@ def test_outputs_and_locator_name_the_entity_and_its_dead_letter_sub_queue(proje
         "kind": "queue",
         "cloud": "azure",
         "name": "jobs",
-        "namespace": f"{namespace.outputs['name']}.servicebus.windows.net",
+        "namespace": _fqdn(namespace),
         "queue": queue.outputs["name"],
         "fifo": True,
         "delay_s": 30,
     }
+
+
+def test_each_locator_names_its_own_queues_namespace(project_root: Path) -> None:
+    with MockStack(cloud="azure", root=project_root) as stack:
+        jobs = Queue("jobs")
+        orders = Queue("orders", QueueArgs(fifo=True))
+        jobs_locator, orders_locator = stack.resolve(jobs.locator), stack.resolve(orders.locator)
+        basic, standard = _namespace(stack, "Basic"), _namespace(stack, "Standard")
+    assert jobs_locator["namespace"] == _fqdn(basic)
+    assert orders_locator["namespace"] == _fqdn(standard)
+    assert (jobs_locator["fifo"], orders_locator["fifo"]) == (False, True)
 
 
 @pytest.mark.parametrize(
@@ -126,6 +211,17 @@ def test_durations_are_written_the_way_service_bus_stores_them(seconds: int, exp
         ({"visibility_timeout_s": 301}, "visibility_timeout_s", "5-300 s"),
         ({"max_receive_count": 2001}, "max_receive_count", "1-2000"),
         ({"max_message_kb": 257}, "max_message_kb", "256 KB"),
+        ({"fifo": True, "max_message_kb": 257}, "max_message_kb", "256 KB"),
+        ({"retention_s": 14 * 86400 + 1}, "retention_s", "14 days"),
+        ({"overrides": {"azure": {"requires_session": True}}}, "overrides.azure.requires_session", "Basic tier"),
+        ({"overrides": {"azure": {"requires_duplicate_detection": False}}},
+         "overrides.azure.requires_duplicate_detection", "Basic tier"),
+        ({"overrides": {"azure": {"auto_delete_on_idle": "PT1H"}}},
+         "overrides.azure.auto_delete_on_idle", "Basic tier"),
+        ({"overrides": {"azure": {"forward_to": "other"}}}, "overrides.azure.forward_to", "Basic tier"),
+        ({"overrides": {"azure": {"forward_dead_lettered_messages_to": "other"}}},
+         "overrides.azure.forward_dead_lettered_messages_to", "Basic tier"),
+        ({"overrides": {"azure": {"enable_express": True}}}, "overrides.azure.enable_express", "Basic tier"),
         ({"overrides": {"azure": {"no_such_property": 1}}}, "overrides.azure.no_such_property", "not a property"),
     ],
 )
@@ -147,6 +243,20 @@ def test_names_service_bus_rejects_fail_before_deploy(project_root: Path, name: 
         Queue(name)
 
 
+def test_fifo_queues_may_keep_messages_longer_and_take_standard_only_overrides(project_root: Path) -> None:
+    with MockStack(cloud="azure", root=project_root) as stack:
+        Queue("orders", QueueArgs(
+            fifo=True, retention_s=30 * 86400, overrides={"azure": {"auto_delete_on_idle": "P30D"}},
+        ))
+        assert_props(stack.one(QUEUE), {"defaultMessageTimeToLive": "P30D", "autoDeleteOnIdle": "P30D"})
+
+
+def test_a_non_fifo_queue_may_keep_messages_the_full_fourteen_days_basic_allows(project_root: Path) -> None:
+    with MockStack(cloud="azure", root=project_root) as stack:
+        Queue("jobs", QueueArgs(retention_s=14 * 86400))
+        assert_props(stack.one(QUEUE), {"defaultMessageTimeToLive": "P14D"})
+
+
 def test_overrides_merge_into_the_queue(project_root: Path) -> None:
     with MockStack(cloud="azure", root=project_root) as stack:
         Queue("jobs", QueueArgs(overrides={"azure": {"max_size_in_megabytes": 2048}}))
@@ -158,22 +268,77 @@ def test_overrides_merge_into_the_queue(project_root: Path) -> None:
 
 def test_subscribe_adds_a_trigger_descriptor_and_the_identity_connection(project_root: Path) -> None:
     with MockStack(cloud="azure", root=project_root) as stack:
-        jobs = Queue("jobs", QueueArgs(fifo=True))
+        jobs = Queue("jobs")
         worker = Function("worker", FunctionArgs(handler=HANDLER))
         jobs.subscribe(worker, batch_size=25)
         settings = _settings(_app(stack, "worker"))
         queue = stack.one(QUEUE)
-        namespace = stack.one(NAMESPACE)
-    fqdn = f"{namespace.outputs['name']}.servicebus.windows.net"
+        fqdn = _fqdn(_namespace(stack, "Basic"))
     assert json.loads(settings["OMNICLOUD_TRIGGERS"]) == [{
         "kind": "queue",
         "name": "jobs",
         "queue": queue.outputs["name"],
+        "fifo": False,
+        "batch_size": 25,
+        "namespace": fqdn,
+        "connection": "OMNICLOUD_SB",
+    }]
+    assert settings["OMNICLOUD_SB__fullyQualifiedNamespace"] == fqdn
+
+
+def test_a_fifo_trigger_points_at_the_standard_namespace_under_its_own_connection(project_root: Path) -> None:
+    with MockStack(cloud="azure", root=project_root) as stack:
+        Queue("jobs")
+        orders = Queue("orders", QueueArgs(fifo=True))
+        worker = Function("worker", FunctionArgs(handler=HANDLER))
+        orders.subscribe(worker, batch_size=25)
+        settings = _settings(_app(stack, "worker"))
+        queue = _queue(stack, "orders")
+        fqdn = _fqdn(_namespace(stack, "Standard"))
+    assert json.loads(settings["OMNICLOUD_TRIGGERS"]) == [{
+        "kind": "queue",
+        "name": "orders",
+        "queue": queue.outputs["name"],
         "fifo": True,
         "batch_size": 25,
         "namespace": fqdn,
+        "connection": "OMNICLOUD_SB_FIFO",
     }]
-    assert settings["OMNICLOUD_SB__fullyQualifiedNamespace"] == fqdn
+    # The connection setting the function provider writes for it names the Standard namespace
+    # (OMNICLOUD_SB_FIFO__* once it reads the descriptor's connection; OMNICLOUD_SB__* before).
+    connections = {k: v for k, v in settings.items() if k.endswith("__fullyQualifiedNamespace")}
+    assert list(connections.values()) == [fqdn]
+    assert set(connections) <= {"OMNICLOUD_SB__fullyQualifiedNamespace", "OMNICLOUD_SB_FIFO__fullyQualifiedNamespace"}
+
+
+def test_one_function_may_consume_several_queues_of_one_namespace(project_root: Path) -> None:
+    with MockStack(cloud="azure", root=project_root) as stack:
+        jobs, mails = Queue("jobs"), Queue("mails")
+        worker = Function("worker", FunctionArgs(handler=HANDLER))
+        jobs.subscribe(worker)
+        mails.subscribe(worker)
+        triggers = json.loads(_settings(_app(stack, "worker"))["OMNICLOUD_TRIGGERS"])
+        fqdn = _fqdn(_namespace(stack, "Basic"))
+    assert {(t["name"], t["namespace"], t["connection"]) for t in triggers} == {
+        ("jobs", fqdn, "OMNICLOUD_SB"), ("mails", fqdn, "OMNICLOUD_SB"),
+    }
+
+
+def test_one_function_consuming_queues_of_both_namespaces_fails_before_any_grant(project_root: Path) -> None:
+    with MockStack(cloud="azure", root=project_root) as stack:
+        jobs, orders = Queue("jobs"), Queue("orders", QueueArgs(fifo=True))
+        worker = Function("worker", FunctionArgs(handler=HANDLER))
+        other = Function("other", FunctionArgs(handler=HANDLER))
+        jobs.subscribe(worker)
+        with pytest.raises(InvalidArgsError) as caught:
+            orders.subscribe(worker)
+        # Another Function may consume the FIFO queue.
+        orders.subscribe(other)
+        assert stack.find(ROLE, "worker-on-queue-orders") == []
+        assert len(stack.find(ROLE, "other-on-queue-orders")) == 1
+    assert caught.value.field == "subscribe"
+    assert caught.value.cloud == "azure"
+    assert "different Service Bus namespaces" in caught.value.limit
 
 
 def test_a_function_without_triggers_gets_an_empty_trigger_list_and_no_connections(project_root: Path) -> None:

@@ -334,7 +334,13 @@ def test_eventarc_bus_publishes_the_cloudevent_json_to_the_message_bus(eventarc_
     sdk = PublisherClient(
         transport="rest", credentials=AnonymousCredentials(), client_options={"api_endpoint": endpoint}
     )
-    bus = EventarcBus({"message_bus": message_bus, "project": "shop-1"}, publisher=sdk)
+    locator = {
+        "name": "events",
+        "message_bus": message_bus,
+        "project": "shop-1",
+        "filter_fields": [{"path": ["total"], "attribute": "odtotal"}],
+    }
+    bus = EventarcBus(locator, publisher=sdk)
 
     event_id = bus.publish("order.created", {"order": 42, "total": 99.5}, source="shop/api", id="evt-1")
 
@@ -348,10 +354,13 @@ def test_eventarc_bus_publishes_the_cloudevent_json_to_the_message_bus(eventarc_
     assert published["datacontenttype"] == "application/json"
     assert "subject" not in published
     assert datetime.fromisoformat(published["time"]).tzinfo is not None
+    # The enrollment filters on extension attributes: the bus's name and the projected fields.
+    assert published["omnicloudbus"] == "events"
+    assert (published["odtotaln"], published["odtotalt0"], published["odtotalv0"]) == ("1", "n", "99.5")
 
 
 def test_bus_client_picks_eventarc_when_the_locator_names_a_message_bus() -> None:
-    locator = {"message_bus": "projects/p/locations/l/messageBuses/b", "topic": "ignored", "project": "p"}
+    locator = {"name": "b", "message_bus": "projects/p/locations/l/messageBuses/b", "topic": "ignored", "project": "p"}
     assert isinstance(clients.bus_client(locator), EventarcBus)
 
 

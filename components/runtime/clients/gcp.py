@@ -46,6 +46,7 @@ from components.runtime.clients import (
     Sort,
     TableClient,
 )
+from components.runtime.event_projection import BUS_ATTRIBUTE, MAX_LIST_ITEMS, project
 from components.runtime.messages import Event
 
 if TYPE_CHECKING:
@@ -229,6 +230,11 @@ class EventarcBus(BusClient):
 
     def __init__(self, locator: Mapping[str, Any], *, publisher: EventarcPublisher | None = None) -> None:
         self.message_bus = str(locator["message_bus"])
+        self.bus = str(locator["name"])
+        # The data fields the bus's subscriptions filter on, projected into attributes
+        # (see components.runtime.event_projection: enrollments cannot read the payload).
+        self.filter_fields = [(tuple(f["path"]), str(f["attribute"])) for f in locator.get("filter_fields", [])]
+        self.max_list_items = int(locator.get("max_list_items", MAX_LIST_ITEMS))
         self._publisher = publisher
 
     @property
@@ -249,9 +255,15 @@ class EventarcBus(BusClient):
         id: str | None = None,
         time: datetime | None = None,
     ) -> str:
-        """Publish one CloudEvent (structured JSON); returns its id."""
+        """Publish one CloudEvent (structured JSON) with the bus attribute and the projected
+        data fields as extension attributes; returns its id."""
         event = _cloud_event(type, data, source, subject, id, time)
-        self.publisher.publish(request={"message_bus": self.message_bus, "json_message": json.dumps(event.to_dict())})
+        message = {
+            **event.to_dict(),
+            **project(data, self.filter_fields, self.max_list_items),
+            BUS_ATTRIBUTE: self.bus,
+        }
+        self.publisher.publish(request={"message_bus": self.message_bus, "json_message": json.dumps(message)})
         return event.id
 
 
