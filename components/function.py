@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pulumi
@@ -34,6 +35,13 @@ class Function(OmnicloudComponent):
     resources: Any
     args: FunctionArgs
 
+    @functools.cached_property
+    def locator(self) -> pulumi.Output[dict[str, Any]]:  # type: ignore[override]
+        """Where a linked caller finds this function; built only when something links to it."""
+        return pulumi.Output.all(name=self.name, resource_id=self.resource_id, url=self.url).apply(
+            lambda values: {"kind": "function", "cloud": self.cloud, **values}
+        )
+
     def __init__(
         self,
         name: str,
@@ -52,9 +60,6 @@ class Function(OmnicloudComponent):
         self.url = built.url
         self.identity = built.identity
         self.resources = built.resources
-        self.locator = pulumi.Output.all(
-            name=built.name, resource_id=built.resource_id, url=built.url
-        ).apply(lambda values: {"kind": "function", "cloud": self.cloud, **values})
         self.register_outputs(
             {
                 "name": self.name,

@@ -118,7 +118,16 @@ class BuiltArchive:
 def build_archive(spec: ArchiveSpec, root: Path | None = None, *, component: str = "Function") -> BuiltArchive:
     """Build (or reuse) the archive for ``spec`` from the project at ``root``."""
     root = (root or project_root()).resolve()
-    fingerprint = _tree_fingerprint(root, _handler_package(spec.handler, root, component))
+    package = _handler_package(spec.handler, root, component)
+    # Within one program run the files do not change: stat them once per package, not once
+    # per function (a program with hundreds of functions would re-walk the tree each time).
+    run = _program_run()
+    cache_key = (root, package, run)
+    fingerprint = _FINGERPRINTS.get(cache_key) if run is not None else None
+    if fingerprint is None:
+        fingerprint = _tree_fingerprint(root, package)
+        if run is not None:
+            _FINGERPRINTS[cache_key] = fingerprint
     # Building reads and compresses every file; a program with many functions sharing one
     # handler package reuses the archive while nothing on disk has changed.
     key = (spec.key(), root, fingerprint)
@@ -128,6 +137,17 @@ def build_archive(spec: ArchiveSpec, root: Path | None = None, *, component: str
 
 
 _BUILT: dict[tuple[object, ...], BuiltArchive] = {}
+_FINGERPRINTS: dict[tuple[Path, Path, int | None], str] = {}
+
+
+def _program_run() -> int | None:
+    """An id of the running Pulumi program (its root stack resource), or None outside one."""
+    if "pulumi" not in sys.modules:
+        return None
+    from pulumi.runtime.settings import get_root_resource
+
+    root = get_root_resource()
+    return id(root) if root is not None else None
 
 
 def _build(spec: ArchiveSpec, root: Path, component: str) -> BuiltArchive:

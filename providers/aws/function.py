@@ -300,7 +300,7 @@ class AwsFunctionProvider:
         if args.http is not None:
             function_url, permissions = _function_url(name, args.http, function, qualifier, child)
             resources = _replace(resources, url=function_url, url_permissions=permissions)
-            url = function_url.function_url.apply(lambda value: value)
+            url = function_url.function_url
         if args.schedule is not None:
             resources = _schedule(name, args, resources, target_arn, qualifier, tags, child)
         return FunctionOutputs(
