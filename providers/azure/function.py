@@ -444,13 +444,15 @@ def _app_settings(
 def trigger_connections(triggers_json: str) -> dict[str, str]:
     """The identity-based trigger connections the descriptors in ``OMNICLOUD_TRIGGERS`` need.
 
-    Every Queue of a stack lives in the stack's one namespace and every Table in its one
-    Cosmos DB account, so one setting per connection suffices.
+    A queue's descriptor names its connection prefix (one per Service Bus namespace: Basic
+    for plain queues, Standard for FIFO ones); every Table lives in the stack's one Cosmos DB
+    account, so one setting suffices there.
     """
     connections: dict[str, str] = {}
     for descriptor in json.loads(triggers_json):
         if descriptor.get("kind") == "queue" and descriptor.get("namespace"):
-            connections[f"{SERVICE_BUS_CONNECTION}__fullyQualifiedNamespace"] = descriptor["namespace"]
+            prefix = descriptor.get("connection", SERVICE_BUS_CONNECTION)
+            connections[f"{prefix}__fullyQualifiedNamespace"] = descriptor["namespace"]
         elif descriptor.get("kind") == "table" and descriptor.get("endpoint"):
             connections[f"{COSMOS_CONNECTION}__accountEndpoint"] = descriptor["endpoint"]
     return connections

@@ -59,13 +59,13 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 from pulumi_azure_native import servicebus
 
-from components.errors import InvalidArgsError, require
+from components.errors import require
 from components.queue import QueueArgs, QueueSubscription
 from providers.azure import grants
 from providers.azure.function import SERVICE_BUS_CONNECTION, check_tags
 from providers.azure.stack import BASIC, STANDARD, AzureServiceBus, Tier, service_bus, stack_resources
 from providers.protocols import QueueOutputs
-from providers.shared import apply_overrides, stack_singleton, triggers_of
+from providers.shared import apply_overrides, triggers_of
 
 if TYPE_CHECKING:
     from components.function import Function
@@ -203,7 +203,6 @@ class AzureQueueProvider:
     def subscribe(self, queue: Queue, function: Function, options: QueueSubscription) -> AzureQueueTrigger:
         resources: AzureQueueResources = queue.resources
         connection = CONNECTIONS[resources.service_bus.tier]
-        _check_one_namespace_per_function(queue, function, connection)
         descriptor: dict[str, Any] = {
             "kind": "queue",
             "name": queue.logical_name,
@@ -237,31 +236,6 @@ def _check_basic(component: str, args: QueueArgs) -> None:
                 f"overrides.{CLOUD}.{key}", value,
                 "non-FIFO queues use the Service Bus Basic tier (no base charge), which does not "
                 f"support {key}; only FIFO queues get a Standard namespace", cloud=CLOUD)
-
-
-def _new_consumers() -> dict[str, tuple[str, str]]:
-    return {}
-
-
-def _check_one_namespace_per_function(queue: Queue, function: Function, connection: str) -> None:
-    """Refuse a Function triggered by queues of both namespaces, for now.
-
-    The function provider writes one ``OMNICLOUD_SB__fullyQualifiedNamespace`` whatever a
-    descriptor's ``connection`` says, and the adapter always binds ``OMNICLOUD_SB``, so a
-    Function consuming a Basic and a Standard queue would watch one of them in the wrong
-    namespace. Remove this check once both read the descriptor's ``connection``.
-    """
-    consumers = stack_singleton("azure:servicebus:consumers", _new_consumers)
-    first = consumers.setdefault(function.logical_name, (connection, queue.logical_name))
-    if first[0] != connection:
-        raise InvalidArgsError(
-            f"Queue '{queue.logical_name}'", "subscribe", f"Function '{function.logical_name}'",
-            f"Function '{function.logical_name}' already consumes Queue '{first[1]}', which is "
-            f"{'FIFO' if first[0] == CONNECTIONS[STANDARD] else 'not FIFO'}; on Azure FIFO and "
-            "non-FIFO queues live in different Service Bus namespaces (Standard and Basic), and a "
-            "Function's queue triggers must share one for now: use a second Function",
-            cloud=CLOUD,
-        )
 
 
 def iso_duration(seconds: int) -> str:

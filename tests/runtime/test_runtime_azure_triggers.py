@@ -211,6 +211,15 @@ def test_queue_trigger_binding_connects_by_identity_with_sessions_for_fifo(
     }
 
 
+def test_queue_trigger_binds_the_connection_its_descriptor_names(
+    user: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FIFO queues live in the Standard namespace, reached through their own connection prefix.
+    set_triggers(monkeypatch, {**queue_descriptor(fifo=True, batch_size=1), "connection": "OMNICLOUD_SB_FIFO"})
+    binding = trigger_binding(functions(azure.build_app(http=None, schedule=None))["queue_jobs"])
+    assert binding["connection"] == "OMNICLOUD_SB_FIFO"
+
+
 def test_queue_trigger_without_the_settlement_extension_lets_the_host_complete(
     user: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -313,11 +313,14 @@ def _register_queue(app: "azure.functions.FunctionApp", descriptor: Mapping[str,
     batch_size = max(1, int(descriptor.get("batch_size") or 1))
     many = batch_size > 1
     namespace = descriptor.get("namespace")
+    # Basic and Standard (FIFO) queues live in different namespaces, each with its own
+    # connection prefix; the descriptor says which.
+    connection = str(descriptor.get("connection") or SERVICE_BUS_CONNECTION)
     if namespace:
         # The host resolves the connection from its app settings, which the deploy side
         # writes; mirroring the value here gives code in the worker the same view and never
         # overrides a setting that is there.
-        os.environ.setdefault(f"{SERVICE_BUS_CONNECTION}__fullyQualifiedNamespace", str(namespace))
+        os.environ.setdefault(f"{connection}__fullyQualifiedNamespace", str(namespace))
     try:
         # Present when the package vendors it (REQUIREMENTS); it lets a Python function
         # settle each message through the host.
@@ -326,7 +329,7 @@ def _register_queue(app: "azure.functions.FunctionApp", descriptor: Mapping[str,
         settlement = None
     trigger = app.service_bus_queue_trigger(
         arg_name="messages",
-        connection=SERVICE_BUS_CONNECTION,
+        connection=connection,
         queue_name=str(descriptor["queue"]),
         is_sessions_enabled=bool(descriptor.get("fifo", False)),
         cardinality=func.Cardinality.MANY if many else func.Cardinality.ONE,
