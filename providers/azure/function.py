@@ -307,6 +307,27 @@ def _check_settings(component: str, args: FunctionArgs) -> None:
                     f"{', '.join(_MANAGED_PREFIXES)} itself", cloud=CLOUD)
 
 
+# What a package needs besides the handler's own requirements.txt: the Functions library the
+# worker imports function_app.py with (not provided on every Python version), and the SDK of
+# each linked kind (the platform provides none). The per-message Service Bus settlement
+# extension is a preview package with native dependencies (~35 MB): a handler that wants
+# partial-batch settlement lists it in its own requirements.txt.
+WORKER_REQUIREMENTS = ("azure-functions>=1.26",)
+LINK_REQUIREMENTS = {
+    "queue": ("azure-identity>=1.27", "azure-servicebus>=7.15"),
+    "bus": ("azure-identity>=1.27", "azure-eventgrid>=4.22"),
+    "table": ("azure-identity>=1.27", "azure-cosmos>=4.17"),
+}
+
+
+def package_requirements(args: FunctionArgs) -> tuple[str, ...]:
+    """The requirements vendored into a function's package, in a stable order."""
+    needed = dict.fromkeys(WORKER_REQUIREMENTS)
+    for link in args.links:
+        needed.update(dict.fromkeys(LINK_REQUIREMENTS.get(link.kind, ())))
+    return tuple(needed)
+
+
 def _build_package(component: str, args: FunctionArgs) -> BuiltArchive:
     # Imported here so the adapter module (standard library only) loads only when deploying.
     from components.runtime.adapters import azure as adapter
@@ -319,6 +340,7 @@ def _build_package(component: str, args: FunctionArgs) -> BuiltArchive:
                 platforms=WHEEL_PLATFORMS,
                 python_version=PYTHON_VERSIONS[args.runtime],
                 target_dir=SITE_PACKAGES,
+                always=package_requirements(args),
             ),
             entry_files=adapter.entry_files(
                 http=args.http, ncrontab=timer, function_timeout_s=args.timeout_s

@@ -125,6 +125,15 @@ class AzureQueueTrigger:
 class AzureQueueProvider:
     """Builds :class:`components.Queue` as a Service Bus queue."""
 
+    LIMITATIONS = {
+        "partial_batch_failure": (
+            "a failed message makes the whole batch retry, unless the handler's requirements.txt "
+            "adds the preview package azurefunctions-extensions-bindings-servicebus (per-message "
+            "settlement)"
+        ),
+    }
+    """Semantic gaps that deploy fine but behave differently; listed in the support matrix."""
+
     def validate(self, name: str, args: QueueArgs) -> None:
         component = f"Queue '{name}'"
         require(bool(_QUEUE_NAME.match(name)) and len(name) <= QUEUE_NAME_MAX - 8, component, "name", name,

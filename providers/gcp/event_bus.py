@@ -139,7 +139,7 @@ class GcpEventBusProvider:
         component = f"EventBus '{name}'"
         require(args.archive_retention_days is None, component, "archive_retention_days",
                 args.archive_retention_days,
-                "None: Eventarc Advanced keeps no archive of published events to replay", cloud=CLOUD)
+                "Eventarc Advanced keeps no archive of published events to replay; leave it unset", cloud=CLOUD)
         naming.check_labels(component, tags_for(name, args))
 
     def create(self, name: str, args: EventBusArgs, parent: pulumi.ComponentResource) -> ComponentOutputs:

@@ -128,7 +128,7 @@ class GcpQueueProvider:
                 args.max_receive_count,
                 f"Pub/Sub dead-letter policies allow {low}-{high} delivery attempts", cloud=CLOUD)
         require(args.delay_s == 0, component, "delay_s", args.delay_s,
-                "0: Pub/Sub has no delivery delay (messages are deliverable as soon as published)",
+                "Pub/Sub has no delivery delay (messages are deliverable as soon as published); leave it at 0",
                 cloud=CLOUD)
         require(args.max_message_kb <= MAX_MESSAGE_KB, component, "max_message_kb", args.max_message_kb,
                 f"at most {MAX_MESSAGE_KB} KB (a Pub/Sub publish request is at most 10 MiB)",
@@ -232,7 +232,7 @@ class GcpQueueProvider:
         # be a promise push cannot keep.
         require(options.max_batching_window_s == 0, f"Queue '{name}'", "max_batching_window_s",
                 options.max_batching_window_s,
-                "0: Pub/Sub push delivers each message as soon as it is available, one per request",
+                "Pub/Sub push delivers each message as soon as it is available, one per request; leave it at 0",
                 cloud=CLOUD)
 
     def subscribe(self, queue: Queue, function: Function, options: QueueSubscription) -> GcpQueueSubscriptionResources:

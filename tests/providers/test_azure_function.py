@@ -469,3 +469,26 @@ def test_the_longest_allowed_name_is_accepted(project_root: Path) -> None:
     with MockStack(cloud="azure", root=project_root) as stack:
         Function(name, FunctionArgs(handler=API))
         assert stack.one(APP).name == name
+
+
+def test_package_vendors_the_functions_library_and_the_sdks_of_linked_kinds(project_root: Path) -> None:
+    import zipfile
+
+    from components import Queue, Table, TableArgs
+    from providers.azure.function import package_requirements
+
+    with MockStack(cloud="azure", root=project_root) as stack:
+        jobs = Queue("jobs")
+        orders = Table("orders", TableArgs(partition_key="pk"))
+        fn = Function(
+            "api", FunctionArgs(handler="functions.api.handle", links=[jobs.allow("send"), orders.allow("read")])
+        )
+    assert package_requirements(fn.args) == (
+        "azure-functions>=1.26", "azure-identity>=1.27", "azure-servicebus>=7.15", "azure-cosmos>=4.17",
+    )
+    blob = stack.one("azure-native:storage:Blob", "api-package")
+    names = set(zipfile.ZipFile(blob.inputs["source"].path).namelist())
+    site = ".python_packages/lib/site-packages/"
+    for module in ("azure/functions/__init__.py", "azure/servicebus/__init__.py", "azure/cosmos/__init__.py"):
+        assert site + module in names
+    assert not any(name.startswith(site + "azure/eventgrid/") for name in names)
