@@ -93,3 +93,78 @@ def test_every_aws_grant_traces_to_a_declared_verb_trigger_or_feature(aws):
             # component) invoking exactly this function and dead-lettering.
             expected |= {"ScheduleAsyncDeadLetter", "ScheduleInvoke", "ScheduleDeadLetter"}
         assert granted[function] == expected, function
+
+
+# -- Azure ----------------------------------------------------------------------------------------
+
+AZURE_ASSIGNMENTS = {"azure-native:authorization:RoleAssignment", "azure-native:cosmosdb:SqlResourceSqlRoleAssignment"}
+
+
+@pytest.fixture(scope="module")
+def azure() -> PreviewResult:
+    return preview_stack("dev-azure", REPO_ROOT)
+
+
+def test_azure_role_assignments_are_scoped_to_single_resources(azure):
+    for assignment in (r for r in azure.resources if r.type in AZURE_ASSIGNMENTS):
+        scope = assignment.inputs["scope"]
+        parts = scope.strip("/").split("/")
+        # /subscriptions/<id> and /subscriptions/<id>/resourceGroups/<rg> are refused outright.
+        assert len(parts) > 4 and "providers" in parts, (assignment.name, scope)
+        if assignment.type.endswith("SqlResourceSqlRoleAssignment"):
+            assert "/colls/" in scope, (assignment.name, scope)
+
+
+def test_every_azure_assignment_traces_to_a_declared_verb_trigger_or_feature(azure):
+    names = {r.name for r in azure.resources if r.type in AZURE_ASSIGNMENTS}
+    expected = {f"{fn}-host-storage" for fn in LINKS}  # identity-based host storage, per app
+    expected |= {f"{fn}-{kind}-{target}-{verb}" for fn, kind, target, verb in _declared_links()}
+    expected |= {"worker-on-queue-jobs", "audit-on-table-orders", "audit-on-table-orders-leases"}
+    expected |= {"events-dead-letters"}  # the bus's dead-letter container, written by the topic
+    assert names == expected
+
+
+# -- GCP ------------------------------------------------------------------------------------------
+
+# Project-level roles that GCP grants nowhere narrower (see docs/event-bus.md, docs/table.md).
+GCP_PROJECT_ROLES = {"roles/eventarc.messageBusUser", "roles/eventarc.eventReceiver"}
+
+
+@pytest.fixture(scope="module")
+def gcp() -> PreviewResult:
+    return preview_stack("dev-gcp", REPO_ROOT)
+
+
+def _gcp_bindings(result: PreviewResult):
+    return [r for r in result.resources if "IAMMember" in r.type or "iamMember" in r.type or "IamMember" in r.type]
+
+
+def test_gcp_project_bindings_are_conditioned_or_the_documented_exceptions(gcp):
+    for binding in _gcp_bindings(gcp):
+        if binding.type == "gcp:projects/iAMMember:IAMMember":
+            condition = binding.inputs.get("condition")
+            if binding.inputs["role"] in GCP_PROJECT_ROLES:
+                continue
+            assert condition and "databases/" in condition["expression"], (binding.name, binding.inputs)
+    assert not [
+        r for r in gcp.resources if r.type in ("gcp:projects/iAMBinding:IAMBinding", "gcp:projects/iAMPolicy:IAMPolicy")
+    ]
+
+
+def test_every_gcp_binding_traces_to_a_declared_verb_trigger_or_feature(gcp):
+    names = {binding.name for binding in _gcp_bindings(gcp)}
+    expected = {f"{fn}-{kind}-{target}-{verb}" for fn, kind, target, verb in _declared_links()}
+    expected |= {"jobs-push-invoker", "jobs-push-token"}  # jobs.subscribe(worker)
+    expected |= {"events-on-order"}  # events.subscribe("on-order", worker)
+    expected |= {"orders-audit-changes"}  # orders.on_change(audit)
+    expected |= {"nightly-scheduler"}  # nightly's schedule
+    expected |= {"api-public"}  # api is http="public"
+    expected |= {"jobs-dlq-agent", "jobs-agent"}  # the queue's dead-lettering by the Pub/Sub agent
+    assert names == expected
+
+
+def _declared_links():
+    targets = {"table": "orders", "queue": "jobs", "bus": "events"}
+    for fn, links in LINKS.items():
+        for kind, verb in links:
+            yield fn, kind, targets[kind], verb
