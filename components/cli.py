@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.tree import Tree
 
 from components.errors import OmnicloudError
@@ -49,11 +50,12 @@ def preview(
     ),
 ) -> None:
     """Show the resources a stack would create, without the Pulumi CLI or credentials."""
-    console = Console()
+    # Values are printed as data: no emoji codes (":bus:") and no markup inside them.
+    console = Console(emoji=False)
     try:
         result = preview_stack(stack, project_dir)
     except (ProjectError, OmnicloudError) as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}")
+        Console(stderr=True, emoji=False).print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=2) from None
     if as_json:
         typer.echo(json.dumps(to_json(result), indent=2, sort_keys=True, default=_json_default))
@@ -67,12 +69,12 @@ def preview(
     if result.outputs:
         console.print("\n[bold]Outputs[/]")
         for key, value in sorted(result.outputs.items()):
-            console.print(f"  {key}: {value}")
+            console.print(f"  {escape(key)}: {escape(str(value))}")
 
 
 def render_tree(result: PreviewResult) -> Tree:
     """The resources as a rich tree: components at the top, their children below."""
-    tree = Tree(f"[bold]{result.project}[/] / [cyan]{result.stack}[/]")
+    tree = Tree(f"[bold]{escape(result.project)}[/] / [cyan]{escape(result.stack)}[/]")
 
     def add(node: Tree, resource: RecordedResource) -> None:
         branch = node.add(_label(resource))
@@ -140,8 +142,8 @@ def _summarise(value: Any) -> Any:
 def _label(resource: RecordedResource) -> str:
     kind = "[bold magenta]" if not resource.custom else "[green]"
     props = key_properties(resource)
-    detail = "  " + " ".join(f"[dim]{k}=[/]{_compact(v)}" for k, v in props.items()) if props else ""
-    return f"{kind}{resource.type}[/] [bold]{resource.name}[/]{detail}"
+    detail = "  " + " ".join(f"[dim]{k}=[/]{escape(_compact(v))}" for k, v in props.items()) if props else ""
+    return f"{kind}{escape(resource.type)}[/] [bold]{escape(resource.name)}[/]{detail}"
 
 
 def _compact(value: Any) -> str:

@@ -73,3 +73,9 @@ def test_preview_runs_as_a_console_script_with_the_local_default():
     assert result.returncode == 0, result.stderr
     assert "dev-local" in result.stdout
     assert "http://127.0.0.1:8787/api/" in result.stdout
+
+
+def test_preview_prints_values_verbatim_without_emoji_or_markup():
+    out = runner.invoke(app, ["preview", "--stack", "dev-local", "--cwd", str(REPO_ROOT)])
+    assert out.exit_code == 0, out.output
+    assert "local:bus:omnicloud/dev-local/events" in out.output
