@@ -322,7 +322,7 @@ LINK_REQUIREMENTS = {
 
 def package_requirements(args: FunctionArgs) -> tuple[str, ...]:
     """The requirements vendored into a function's package, in a stable order."""
-    needed = dict.fromkeys(WORKER_REQUIREMENTS)
+    needed: dict[str, None] = dict.fromkeys(WORKER_REQUIREMENTS)
     for link in args.links:
         needed.update(dict.fromkeys(LINK_REQUIREMENTS.get(link.kind, ())))
     return tuple(needed)
