@@ -50,6 +50,7 @@ from components.errors import InvalidArgsError, require
 from components.event_bus import BusSubscription, EventBusArgs
 from providers.gcp import naming
 from providers.gcp.deferred import Deferred, add_trigger
+from providers.gcp.delivery import delivery_identity
 from providers.gcp.patterns import (
     BUS_ATTRIBUTE,
     MAX_LIST_ITEMS,
@@ -250,33 +251,20 @@ class GcpEventBusProvider:
 def _function_destination(
     logical: str, bus: str, subscription: str, function: Any, opts: pulumi.ResourceOptions
 ) -> tuple[gcp.serviceaccount.Account, list[pulumi.CustomResource], gcp.eventarc.PipelineDestinationArgs]:
-    from providers.gcp.function import run_service, run_uri
+    from providers.gcp.function import run_uri
 
     fn = function.resources.function
-    account = gcp.serviceaccount.Account(
-        logical,
+    identity = delivery_identity(
+        (logical, logical, logical),
         account_id=naming.service_account_id(scope(), logical, "bus"),
-        display_name=f"omnicloud EventBus '{bus}' -> {subscription}"[:100],
+        display_name=f"omnicloud EventBus '{bus}' -> {subscription}",
         description=f"Eventarc delivers EventBus '{bus}' subscription '{subscription}' to Function "
                     f"'{function.logical_name}' as this identity (stack {pulumi.get_stack()})",
+        function=function,
+        signer=eventarc_agent().member,
         opts=opts,
     )
-    invoker = gcp.cloudrunv2.ServiceIamMember(
-        logical,
-        project=fn.project,
-        location=fn.location,
-        name=run_service(fn),
-        role="roles/run.invoker",
-        member=account.member,
-        opts=opts,
-    )
-    token_creator = gcp.serviceaccount.IAMMember(
-        logical,
-        service_account_id=account.name,
-        role="roles/iam.serviceAccountTokenCreator",
-        member=eventarc_agent().member,
-        opts=opts,
-    )
+    account, invoker, token_creator = identity.account, identity.invoker, identity.token_creator
     uri = run_uri(fn)
     destination = gcp.eventarc.PipelineDestinationArgs(
         http_endpoint=gcp.eventarc.PipelineDestinationHttpEndpointArgs(

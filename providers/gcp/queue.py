@@ -41,6 +41,7 @@ from components.errors import InvalidArgsError, require
 from components.queue import QueueArgs, QueueSubscription
 from providers.gcp import naming
 from providers.gcp.deferred import Deferred, add_trigger
+from providers.gcp.delivery import delivery_identity
 from providers.gcp.stack import pubsub_agent, scope
 from providers.protocols import QueueOutputs
 from providers.shared import apply_overrides, tags_for
@@ -236,7 +237,7 @@ class GcpQueueProvider:
                 cloud=CLOUD)
 
     def subscribe(self, queue: Queue, function: Function, options: QueueSubscription) -> GcpQueueSubscriptionResources:
-        from providers.gcp.function import run_service, run_uri
+        from providers.gcp.function import run_uri
 
         name = queue.logical_name
         component = f"Queue '{name}'"
@@ -256,30 +257,17 @@ class GcpQueueProvider:
                 cloud=CLOUD)
         child = pulumi.ResourceOptions(parent=queue)
         fn = function.resources.function
-        account = gcp.serviceaccount.Account(
-            f"{name}-push",
+        identity = delivery_identity(
+            (f"{name}-push", f"{name}-push-invoker", f"{name}-push-token"),
             account_id=naming.service_account_id(scope(), name, "push"),
-            display_name=f"omnicloud Queue '{name}' push"[:100],
+            display_name=f"omnicloud Queue '{name}' push",
             description=f"Pub/Sub pushes Queue '{name}' to Function '{function.logical_name}' "
                         f"as this identity (stack {pulumi.get_stack()})",
+            function=function,
+            signer=pubsub_agent().member,
             opts=child,
         )
-        invoker = gcp.cloudrunv2.ServiceIamMember(
-            f"{name}-push-invoker",
-            project=fn.project,
-            location=fn.location,
-            name=run_service(fn),
-            role="roles/run.invoker",
-            member=account.member,
-            opts=child,
-        )
-        token_creator = gcp.serviceaccount.IAMMember(
-            f"{name}-push-token",
-            service_account_id=account.name,
-            role="roles/iam.serviceAccountTokenCreator",
-            member=pubsub_agent().member,
-            opts=child,
-        )
+        account, invoker, token_creator = identity.account, identity.invoker, identity.token_creator
         uri = run_uri(fn)
         resources.push_config.set(
             gcp.pubsub.SubscriptionPushConfigArgs(

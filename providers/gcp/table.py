@@ -37,6 +37,7 @@ from components.errors import require
 from components.table import ChangeSubscription, TableArgs
 from providers.gcp import naming
 from providers.gcp.deferred import add_trigger
+from providers.gcp.delivery import delivery_identity
 from providers.gcp.stack import PITR_ENABLED, firestore, pubsub_agent, scope
 from providers.protocols import ComponentOutputs
 from providers.shared import tags_for
@@ -179,23 +180,18 @@ class GcpTableProvider:
         child = pulumi.ResourceOptions(parent=table)
         fn = function.resources.function
         logical = f"{name}-{function.logical_name}-changes"
-        account = gcp.serviceaccount.Account(
-            logical,
+        # Eventarc's transport is Pub/Sub push: Pub/Sub's agent signs the OIDC tokens.
+        identity = delivery_identity(
+            (logical, logical, logical),
             account_id=naming.service_account_id(scope(), f"{name}-{function.logical_name}", "chg"),
-            display_name=f"omnicloud Table '{name}' changes"[:100],
+            display_name=f"omnicloud Table '{name}' changes",
             description=f"Eventarc delivers Table '{name}' changes to Function "
                         f"'{function.logical_name}' as this identity (stack {pulumi.get_stack()})",
+            function=function,
+            signer=pubsub_agent().member,
             opts=child,
         )
-        invoker = gcp.cloudrunv2.ServiceIamMember(
-            logical,
-            project=fn.project,
-            location=fn.location,
-            name=run_service(fn),
-            role="roles/run.invoker",
-            member=account.member,
-            opts=child,
-        )
+        account, invoker, token_creator = identity.account, identity.invoker, identity.token_creator
         # Eventarc requires its trigger's identity to hold eventReceiver, which is only
         # grantable on a project (its lowest-level resource); it carries no data access.
         receiver = gcp.projects.IAMMember(
@@ -203,14 +199,6 @@ class GcpTableProvider:
             project=fn.project,
             role="roles/eventarc.eventReceiver",
             member=account.member,
-            opts=child,
-        )
-        # Eventarc's transport is Pub/Sub push: Pub/Sub's agent signs the OIDC tokens.
-        token_creator = gcp.serviceaccount.IAMMember(
-            logical,
-            service_account_id=account.name,
-            role="roles/iam.serviceAccountTokenCreator",
-            member=pubsub_agent().member,
             opts=child,
         )
         trigger = gcp.eventarc.Trigger(
