@@ -1,0 +1,12 @@
+"""The portable workflow interpreter: the reference semantics for every cloud.
+
+Standard library only (no pulumi, no pydantic): it runs on the plain JSON form of a definition
+produced by :func:`components.workflow.definition_to_json`.
+"""
+
+from __future__ import annotations
+
+from components.runtime.workflow.conditions import MISSING, evaluate, resolve
+from components.runtime.workflow.interpreter import Clock, FakeClock, RealClock, Result, TaskFailed, run
+
+__all__ = ["MISSING", "Clock", "FakeClock", "RealClock", "Result", "TaskFailed", "evaluate", "resolve", "run"]
