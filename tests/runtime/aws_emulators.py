@@ -15,13 +15,14 @@ do not shadow an import).
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from tests.runtime.emulators import emulator_missing
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -59,9 +60,7 @@ def moto_endpoint_fixture() -> Iterator[str]:
         import moto.server as moto_server
     except ImportError as exc:
         # A dev dependency: missing it in CI is a broken install, not a reason to skip.
-        if os.environ.get("CI"):
-            pytest.fail(f"moto[server] is not importable in CI: {exc}")
-        pytest.skip(f"moto[server] is not installed ({exc}); pip install -e '.[dev]'")
+        emulator_missing(f"moto[server] is not installed ({exc}); pip install -e '.[dev]'")
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

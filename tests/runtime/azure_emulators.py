@@ -43,22 +43,11 @@ from typing import Any
 
 import pytest
 
+from tests.runtime.emulators import emulator_missing, free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COSMOS_PACKAGE = REPO_ROOT / "node_modules" / "@vercel" / "cosmosdb-server"
 STARTUP_TIMEOUT_S = 30
-
-
-def missing(reason: str) -> None:
-    """Skip the test, or fail it under CI, where every emulator must run."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must provide it)")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def loopback_certificate(directory: Path) -> tuple[Path, Path]:
@@ -146,9 +135,9 @@ class CosmosEmulator:
     def __init__(self, workdir: Path) -> None:
         node = shutil.which("node")
         if node is None:
-            missing("node is not installed, so the Cosmos DB emulator cannot run")
+            emulator_missing("node is not installed, so the Cosmos DB emulator cannot run")
         if not (COSMOS_PACKAGE / "package.json").exists():
-            missing(f"{COSMOS_PACKAGE} is missing: run `npm install --no-save @vercel/cosmosdb-server`")
+            emulator_missing(f"{COSMOS_PACKAGE} is missing: run `npm install --no-save @vercel/cosmosdb-server`")
         self.cert, key = loopback_certificate(workdir)
         self.port = free_port()
         self.endpoint = f"https://127.0.0.1:{self.port}"

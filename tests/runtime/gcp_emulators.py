@@ -22,7 +22,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -32,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.runtime.emulators import emulator_missing, free_port
 
 PROJECT = "test-project"
 START_TIMEOUT_S = 90.0
@@ -50,19 +51,6 @@ class Emulator:
     name: str
     host: str
     log: Path
-
-
-def unavailable(reason: str) -> None:
-    """Skip locally; fail under CI, where the emulators must run."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must run the GCP emulator tests)", pytrace=False)
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _answers(host: str) -> bool:
@@ -93,7 +81,7 @@ def _start(name: str, args: list[str], workdir: Path) -> tuple[Emulator, subproc
     """Start ``gcloud <args> --host-port=127.0.0.1:<port>``; return once it answers."""
     gcloud = shutil.which("gcloud")
     if gcloud is None:
-        unavailable(f"the {name} emulator needs gcloud, which is not installed")
+        emulator_missing(f"the {name} emulator needs gcloud, which is not installed")
     host = f"127.0.0.1:{free_port()}"
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
@@ -109,7 +97,9 @@ def _start(name: str, args: list[str], workdir: Path) -> tuple[Emulator, subproc
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _answers(host):
             if process.poll() is not None:
-                unavailable(f"the {name} emulator exited at start ({process.returncode}): {log.read_text()[-2000:]}")
+                emulator_missing(
+                    f"the {name} emulator exited at start ({process.returncode}): {log.read_text()[-2000:]}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"the {name} emulator did not answer within {START_TIMEOUT_S}s: {log.read_text()[-2000:]}")
             time.sleep(0.2)

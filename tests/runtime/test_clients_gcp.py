@@ -286,7 +286,7 @@ def test_pubsub_bus_publishes_a_structured_cloudevent_with_ce_attributes(pubsub_
 
 def test_bus_source_defaults_to_the_function(pubsub_env: Emulator, monkeypatch) -> None:
     monkeypatch.setenv("OMNICLOUD_FUNCTION", "api")
-    event = clients._cloud_event("t", None, None, None, None, None)
+    event = clients.new_event("t", None)
     assert event.source == "omnicloud/api"
     assert event.id and event.time is not None and event.time.tzinfo is not None
 

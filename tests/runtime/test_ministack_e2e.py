@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -30,6 +29,7 @@ import pytest
 from components.packaging import ArchiveSpec, Vendored, build_archive
 from components.runtime.clients import aws as aws_clients
 from tests.conftest import REPO_ROOT
+from tests.runtime.emulators import emulator_missing, free_port
 
 from .aws_emulators import REGION, point_boto3_at, unique
 
@@ -45,13 +45,6 @@ T = TypeVar("T")
 
 def ministack_venv() -> Path:
     return Path(os.environ.get("OMNICLOUD_MINISTACK_VENV") or REPO_ROOT / ".venv-ministack")
-
-
-def _unavailable(reason: str) -> None:
-    # In CI the emulator is part of the test bed: its absence is a failure, not a skip.
-    if os.environ.get("CI"):
-        pytest.fail(f"ministack is required in CI: {reason}")
-    pytest.skip(f"ministack unavailable: {reason}")
 
 
 MINISTACK_REQUIREMENTS = ("ministack==1.5.33", "boto3")
@@ -79,21 +72,15 @@ def ensure_ministack(venv: Path) -> Path:
         )
     except (subprocess.SubprocessError, OSError) as exc:
         detail = getattr(exc, "stderr", "") or ""
-        _unavailable(f"could not install {' '.join(MINISTACK_REQUIREMENTS)} into {venv}: {exc} {detail[-2000:]}")
+        emulator_missing(f"could not install {' '.join(MINISTACK_REQUIREMENTS)} into {venv}: {exc} {detail[-2000:]}")
     if not executable.exists():
-        _unavailable(f"{executable} missing after installing {' '.join(MINISTACK_REQUIREMENTS)}")
+        emulator_missing(f"{executable} missing after installing {' '.join(MINISTACK_REQUIREMENTS)}")
     return executable
 
 
 def _imports(python: Path, module: str) -> bool:
     result = subprocess.run([str(python), "-c", f"import {module}"], capture_output=True, timeout=60, check=False)
     return result.returncode == 0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 60) -> None:

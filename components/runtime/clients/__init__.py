@@ -14,14 +14,15 @@ import importlib
 import json
 import os
 import re
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal
 
-from components.runtime.messages import QueueMessage
+from components.runtime.messages import Event, QueueMessage
 
 __all__ = [
     "BusClient",
@@ -33,6 +34,7 @@ __all__ = [
     "Sort",
     "TableClient",
     "bus",
+    "new_event",
     "queue",
     "table",
 ]
@@ -196,6 +198,33 @@ class TableClient(ABC):
         descending: bool = False,
     ) -> Page:
         """Items of one partition (of the table or of ``index``), in sort-key order."""
+
+
+def new_event(
+    type: str,
+    data: Any,
+    *,
+    source: str | None = None,
+    subject: str | None = None,
+    id: str | None = None,
+    time: datetime | None = None,
+    platform_name_env: str | None = None,
+) -> Event:
+    """The CloudEvent every :class:`BusClient` publishes, with the same defaults on every cloud:
+    a new UUID ``id``, ``time`` now (UTC), ``source`` ``omnicloud/<function>``.
+
+    The function is ``OMNICLOUD_FUNCTION``, else the platform's own name for it
+    (``platform_name_env``), else ``unknown``.
+    """
+    name = os.environ.get("OMNICLOUD_FUNCTION") or (os.environ.get(platform_name_env) if platform_name_env else None)
+    return Event(
+        id=id or str(uuid.uuid4()),
+        source=source or f"omnicloud/{name or 'unknown'}",
+        type=type,
+        subject=subject,
+        time=(time or datetime.now(UTC)).astimezone(UTC),
+        data=data,
+    )
 
 
 def queue(name: str) -> QueueClient:

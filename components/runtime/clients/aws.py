@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from components.runtime.clients import (
     ReceivedMessage,
     Sort,
     TableClient,
+    new_event,
 )
 
 __all__ = [
@@ -227,23 +227,26 @@ class EventBridgeBus(BusClient):
         Raises:
             PublishFailed: EventBridge rejected the entry (its error code and message).
         """
-        event_id = id or str(uuid.uuid4())
-        when = (time or datetime.now(UTC)).astimezone(UTC)
+        event = new_event(
+            type, data, source=source, subject=subject, id=id, time=time, platform_name_env="AWS_LAMBDA_FUNCTION_NAME"
+        )
+        event_id = event.id
+        assert event.time is not None
         detail: dict[str, Any] = {
-            "specversion": "1.0",
+            "specversion": event.specversion,
             "id": event_id,
-            "time": when.isoformat().replace("+00:00", "Z"),
-            "datacontenttype": "application/json",
+            "time": event.time.isoformat().replace("+00:00", "Z"),
+            "datacontenttype": event.datacontenttype,
             "data": data,
         }
         if subject is not None:
             detail["subject"] = subject
         entry = {
             "EventBusName": self.bus_name,
-            "Source": source or default_source(),
+            "Source": event.source,
             "DetailType": type,
             "Detail": json.dumps(detail, separators=(",", ":"), ensure_ascii=False),
-            "Time": when,
+            "Time": event.time,
         }
         response = self._events.put_events(Entries=[entry])
         if response.get("FailedEntryCount"):
@@ -253,12 +256,6 @@ class EventBridgeBus(BusClient):
                 f"{failed.get('ErrorCode', '?')}: {failed.get('ErrorMessage', '')}"
             )
         return event_id
-
-
-def default_source() -> str:
-    """``omnicloud/<function>``: the publishing function's logical name."""
-    name = os.environ.get("OMNICLOUD_FUNCTION") or os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "unknown"
-    return f"omnicloud/{name}"
 
 
 # --- DynamoDB ------------------------------------------------------------------------------

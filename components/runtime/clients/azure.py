@@ -39,7 +39,6 @@ import base64
 import functools
 import json
 import math
-import os
 import threading
 import time
 import uuid
@@ -56,6 +55,7 @@ from components.runtime.clients import (
     ReceivedMessage,
     Sort,
     TableClient,
+    new_event,
 )
 
 __all__ = [
@@ -369,23 +369,20 @@ class EventGridBus(BusClient):
         """Publish one event; returns its CloudEvents ``id`` (a new UUID unless given)."""
         from azure.core.messaging import CloudEvent
 
+        portable = new_event(
+            type, data, source=source, subject=subject, id=id, time=time, platform_name_env="WEBSITE_SITE_NAME"
+        )
         event = CloudEvent(
-            source=source or default_source(),
+            source=portable.source,
             type=type,
             data=data,
             subject=subject,
-            id=id or str(uuid.uuid4()),
-            time=(time or datetime.now(UTC)).astimezone(UTC),
-            datacontenttype="application/json",
+            id=portable.id,
+            time=portable.time,
+            datacontenttype=portable.datacontenttype,
         )
         self._client.send([event])
         return event.id
-
-
-def default_source() -> str:
-    """``omnicloud/<function>``: the publishing function's logical name."""
-    name = os.environ.get("OMNICLOUD_FUNCTION") or os.environ.get("WEBSITE_SITE_NAME") or "unknown"
-    return f"omnicloud/{name}"
 
 
 # --- Cosmos DB -----------------------------------------------------------------------------

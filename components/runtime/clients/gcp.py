@@ -30,8 +30,6 @@ import base64
 import binascii
 import json
 import math
-import os
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -45,9 +43,9 @@ from components.runtime.clients import (
     ReceivedMessage,
     Sort,
     TableClient,
+    new_event,
 )
 from components.runtime.event_projection import BUS_ATTRIBUTE, MAX_LIST_ITEMS, project
-from components.runtime.messages import Event
 
 if TYPE_CHECKING:
     from google.cloud import firestore, pubsub_v1
@@ -212,19 +210,6 @@ def _received(item: Any) -> ReceivedMessage:
 # --- bus -----------------------------------------------------------------------------------
 
 
-def _cloud_event(
-    type: str, data: Any, source: str | None, subject: str | None, id: str | None, time: datetime | None
-) -> Event:
-    return Event(
-        id=id or uuid.uuid4().hex,
-        source=source or f"omnicloud/{os.environ.get('OMNICLOUD_FUNCTION', 'unknown')}",
-        type=type,
-        subject=subject,
-        time=(time or datetime.now(UTC)).astimezone(UTC),
-        data=data,
-    )
-
-
 class EventarcBus(BusClient):
     """A bus as an Eventarc Advanced message bus (``locator["message_bus"]``, full name)."""
 
@@ -257,7 +242,7 @@ class EventarcBus(BusClient):
     ) -> str:
         """Publish one CloudEvent (structured JSON) with the bus attribute and the projected
         data fields as extension attributes; returns its id."""
-        event = _cloud_event(type, data, source, subject, id, time)
+        event = new_event(type, data, source=source, subject=subject, id=id, time=time, platform_name_env="K_SERVICE")
         message = {
             **event.to_dict(),
             **project(data, self.filter_fields, self.max_list_items),
@@ -293,7 +278,7 @@ class PubSubBus(BusClient):
         time: datetime | None = None,
     ) -> str:
         """Publish one CloudEvent; returns its id (not Pub/Sub's message id)."""
-        event = _cloud_event(type, data, source, subject, id, time)
+        event = new_event(type, data, source=source, subject=subject, id=id, time=time, platform_name_env="K_SERVICE")
         document = event.to_dict()
         # The body is the whole event (so a queue subscribed to the bus receives it as is);
         # the ce-* attributes exist for Pub/Sub subscription filters, which see only attributes.
