@@ -23,7 +23,12 @@ from components.errors import InvalidArgsError, require
 COMPONENT = "Workflow"
 PATH_RE = re.compile(r"^\$(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+"""Step names: at most 64 characters, so a compiler's helper states (a name plus a short
+suffix) stay within Amazon States Language's 80-character limit."""
+ERROR_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+"""Error names: word characters, '.' and '-' (a handler's error is its exception class name)."""
+RESERVED_ERROR_PREFIX = "States."
 
 MAX_RETRIES = (0, 100)
 INTERVAL_S = (1, 3600)
@@ -285,10 +290,34 @@ def _check_key(key: str | None, field: str) -> None:
         require(bool(KEY_RE.match(key)), COMPONENT, field, key, "a plain key: letters, digits, '_' and '-'")
 
 
+def _check_error_name(name: str, field: str) -> None:
+    require(
+        isinstance(name, str) and bool(ERROR_RE.match(name)),
+        COMPONENT,
+        field,
+        name,
+        "an error name: 1-128 letters, digits, '_', '.' or '-'",
+    )
+    require(
+        not name.startswith(RESERVED_ERROR_PREFIX),
+        COMPONENT,
+        field,
+        name,
+        f"error names starting {RESERVED_ERROR_PREFIX!r} are reserved by AWS Step Functions",
+    )
+
+
 def _check_errors(errors: list[str], field: str) -> None:
     require(bool(errors), COMPONENT, field, errors, "at least one error name (or 'ALL')")
+    require(
+        "ALL" not in errors or errors == ["ALL"],
+        COMPONENT,
+        field,
+        errors,
+        "'ALL' matches every error, so it must be the only name in its list",
+    )
     for i, name in enumerate(errors):
-        require(bool(name), COMPONENT, f"{field}[{i}]", name, "a non-empty error name")
+        _check_error_name(name, f"{field}[{i}]")
 
 
 def _check_condition(cond: Any, field: str) -> None:
@@ -333,7 +362,7 @@ def _walk(steps: list[Any], field: str, names: dict[str, str], *, allow_empty: b
             COMPONENT,
             f"{where}.name",
             step.name,
-            "1-80 characters: letters, digits, '_', '-', '.'",
+            "1-64 characters: letters, digits, '_', '-', '.'",
         )
         require(
             step.name not in names,
@@ -351,6 +380,13 @@ def _walk(steps: list[Any], field: str, names: dict[str, str], *, allow_empty: b
                 _check_retry(step.retry, f"{where}.retry")
             for j, catch in enumerate(step.catch):
                 _check_errors(catch.errors, f"{where}.catch[{j}].errors")
+                require(
+                    catch.errors != ["ALL"] or j == len(step.catch) - 1,
+                    COMPONENT,
+                    f"{where}.catch[{j}].errors",
+                    catch.errors,
+                    "a catch of 'ALL' must be the last catch (later ones could never run)",
+                )
                 _check_key(catch.result, f"{where}.catch[{j}].result")
                 _walk(catch.steps, f"{where}.catch[{j}].steps", names, allow_empty=True)
         if isinstance(step, Task):
@@ -400,7 +436,7 @@ def _walk(steps: list[Any], field: str, names: dict[str, str], *, allow_empty: b
             lo, hi = WAIT_S
             require(lo <= step.seconds <= hi, COMPONENT, f"{where}.seconds", step.seconds, f"between {lo} and {hi}")
         elif isinstance(step, Fail):
-            require(bool(step.error), COMPONENT, f"{where}.error", step.error, "a non-empty error name")
+            _check_error_name(step.error, f"{where}.error")
             require(step.error != "ALL", COMPONENT, f"{where}.error", step.error, "'ALL' is reserved for Retry/Catch")
 
 

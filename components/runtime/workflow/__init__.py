@@ -7,6 +7,7 @@ produced by :func:`components.workflow.definition_to_json`.
 from __future__ import annotations
 
 from components.runtime.workflow.conditions import MISSING, evaluate, resolve
-from components.runtime.workflow.interpreter import Clock, FakeClock, RealClock, Result, TaskFailed, run
+from components.runtime.workflow.interpreter import Clock, FakeClock, RealClock, Result, run
+from components.runtime.workflow.task import TaskFailed
 
 __all__ = ["MISSING", "Clock", "FakeClock", "RealClock", "Result", "TaskFailed", "evaluate", "resolve", "run"]

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from components.runtime.workflow.conditions import MISSING, evaluate, is_path, resolve
+from components.runtime.workflow.task import error_of
 
 
 class Clock(Protocol):
@@ -74,15 +75,6 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Let time pass without recording a sleep (e.g. a slow task)."""
         self.t += seconds
-
-
-class TaskFailed(Exception):
-    """Raise from a task to fail it with an explicit error name and cause."""
-
-    def __init__(self, error: str, cause: str = "") -> None:
-        super().__init__(cause)
-        self.error = error
-        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -224,10 +216,8 @@ class _Machine:
         started = self.clock.now()
         try:
             output = self.invoke(step["function"], payload)
-        except TaskFailed as exc:
-            raise _Failure(exc.error, exc.cause) from None
         except Exception as exc:
-            raise _Failure(type(exc).__name__, str(exc)) from None
+            raise _Failure(*error_of(exc)) from None
         timeout = step.get("timeout_s")
         if timeout is not None and self.clock.now() - started > timeout:
             raise _Failure("Timeout", f"task {step['name']!r} ran longer than {timeout}s")
