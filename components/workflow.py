@@ -329,6 +329,22 @@ def _check_condition(cond: Any, field: str) -> None:
         _check_condition(cond.cond, f"{field}.cond")
     else:
         _check_path(cond.path, f"{field}.path")
+        if isinstance(cond, Eq | Ne):
+            require(
+                cond.value is None or isinstance(cond.value, str | int | float),
+                COMPONENT,
+                f"{field}.value",
+                cond.value,
+                "a string, number, boolean or None (every target compares scalars only)",
+            )
+        elif isinstance(cond, Lt | Le | Gt | Ge):
+            require(
+                isinstance(cond.value, str | int | float) and not isinstance(cond.value, bool),
+                COMPONENT,
+                f"{field}.value",
+                cond.value,
+                "a string or a number (ordering is defined for those only)",
+            )
 
 
 def _check_retry(retry: Retry, field: str) -> None:
