@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from components.function_args import FunctionArgs
     from components.queue import Queue, QueueArgs
     from components.table import IndexArgs, Table, TableArgs
+    from components.workflow import Workflow, WorkflowArgs
 
 _LAZY = {
     "Function": "components.function",
@@ -28,6 +29,8 @@ _LAZY = {
     "Table": "components.table",
     "TableArgs": "components.table",
     "IndexArgs": "components.table",
+    "Workflow": "components.workflow",
+    "WorkflowArgs": "components.workflow",
     "Cloud": "components.cloud",
     "OmnicloudError": "components.errors",
     "CloudSelectionError": "components.errors",
@@ -48,6 +51,8 @@ __all__ = [
     "QueueArgs",
     "Table",
     "TableArgs",
+    "Workflow",
+    "WorkflowArgs",
 ]
 
 

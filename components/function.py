@@ -54,6 +54,7 @@ class Function(OmnicloudComponent):
         # Same check on every target: the handler's module must exist in the project.
         locate_handler(self.args.handler, f"Function '{name}'")
         provider = self._start(name, self.args, opts, cloud)
+        functions_in_program()[name] = self
         built = provider.create(name, self.args, self)
         self.name = built.name
         self.resource_id = built.resource_id
@@ -68,3 +69,14 @@ class Function(OmnicloudComponent):
                 "identity": self.identity,
             }
         )
+
+
+def functions_in_program() -> dict[str, Function]:
+    """The Functions created so far by the running program (per stack), by logical name.
+
+    A Workflow resolves its tasks' function names here.
+    """
+    from providers.shared import stack_singleton
+
+    registry: dict[str, Function] = stack_singleton("functions", dict)
+    return registry

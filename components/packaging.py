@@ -86,8 +86,9 @@ Dependencies = Vendored | RemoteBuild
 class ArchiveSpec:
     """What goes into one function's archive."""
 
-    handler: str
-    """``module.function`` under the project root."""
+    handler: str | None
+    """``module.function`` under the project root; None for an archive of the omnicloud runtime
+    and ``entry_files`` only (a Workflow's orchestrator app on Azure runs no user code)."""
     dependencies: Dependencies
     entry_files: Mapping[str, str] = field(default_factory=dict)
     """Generated files (archive path -> text), from the target's entry adapter."""
@@ -118,6 +119,11 @@ class BuiltArchive:
 def build_archive(spec: ArchiveSpec, root: Path | None = None, *, component: str = "Function") -> BuiltArchive:
     """Build (or reuse) the archive for ``spec`` from the project at ``root``."""
     root = (root or project_root()).resolve()
+    if spec.handler is None:
+        key = (spec.key(), root, None)
+        if key not in _BUILT:
+            _BUILT[key] = _build(spec, root, component)
+        return _BUILT[key]
     package = _handler_package(spec.handler, root, component)
     # Within one program run the files do not change: stat them once per package, not once
     # per function (a program with hundreds of functions would re-walk the tree each time).
@@ -152,14 +158,14 @@ def _program_run() -> int | None:
 
 def _build(spec: ArchiveSpec, root: Path, component: str) -> BuiltArchive:
     files: dict[str, bytes] = {}
-    package = _handler_package(spec.handler, root, component)
-    for path in _walk(package):
-        files[path.relative_to(root).as_posix()] = path.read_bytes()
+    if spec.handler is not None:
+        for path in _walk(_handler_package(spec.handler, root, component)):
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
     for path in _runtime_files():
         files[path.relative_to(_RUNTIME_ROOT).as_posix()] = path.read_bytes()
     for name, text in spec.entry_files.items():
         files[name] = text.encode()
-    requirements = _requirements_beside(spec.handler, root)
+    requirements = _requirements_beside(spec.handler, root) if spec.handler is not None else None
     lines = list(spec.dependencies.always)
     if requirements is not None:
         lines += requirements.read_text().splitlines()

@@ -102,12 +102,23 @@ class _Recorder(_mocks.Mocks):
         return str(resource_id), outputs
 
     def call(self, args: _mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
-        handler = self.stack.calls.get(args.token)
+        handler = self.stack.calls.get(args.token) or OMNICLOUD_CALLS.get(args.token)
         if handler is None:
             raise UnmockedCallError(
                 f"invoke {args.token} was called with {args.args}; pass calls={{{args.token!r}: ...}}"
             )
         return handler(dict(args.args)), []
+
+
+OMNICLOUD_CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    # A Workflow on Azure reads each task target's default function key (the value is fake).
+    "azure-native:web:listWebAppHostKeys": lambda args: {
+        "masterKey": "mock-master-key",
+        "functionKeys": {"default": f"mock-function-key-{args.get('name', '')}"},
+        "systemKeys": {},
+    },
+}
+"""Invokes omnicloud's own providers make, answered without ``calls=`` (``calls=`` wins)."""
 
 
 class _RecordingMonitor(_mocks.MockMonitor):
@@ -152,7 +163,8 @@ class MockStack:
     :param project: the Pulumi project name.
     :param stack: the stack name.
     :param root: the project directory handlers are resolved from (default: the current one).
-    :param calls: results for invokes, ``{token: lambda args: {...}}``.
+    :param calls: results for invokes, ``{token: lambda args: {...}}`` (the invokes omnicloud's
+        providers make themselves are answered by :data:`OMNICLOUD_CALLS` unless given here).
     :param preview: run as ``pulumi preview`` (unknown outputs) instead of ``pulumi up``.
     """
 
@@ -400,6 +412,8 @@ def _aws_outputs(type_: str, name: str, inputs: Mapping[str, Any], region: str) 
         out["arn"] = f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{bus}/{physical}"
     elif type_ == "aws:cloudwatch/eventArchive:EventArchive":
         out["arn"] = f"arn:aws:events:{region}:{ACCOUNT_ID}:archive/{physical}"
+    elif type_ == "aws:sfn/stateMachine:StateMachine":
+        out["arn"] = f"arn:aws:states:{region}:{ACCOUNT_ID}:stateMachine:{physical}"
     elif type_ == "aws:lambda/eventSourceMapping:EventSourceMapping":
         digest = _short_hash(name, length=32)
         out["uuid"] = f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
@@ -499,6 +513,9 @@ def _gcp_outputs(type_: str, name: str, inputs: Mapping[str, Any], project: str,
         )
     elif type_ == "gcp:secretmanager/secretVersion:SecretVersion":
         out.update(version="1", name=f"{inputs.get('secret', 'secret')}/versions/1")
+    elif type_ == "gcp:workflows/workflow:Workflow":
+        physical = _physical(name, inputs)
+        out.update(name=physical, id=f"projects/{project}/locations/{location}/workflows/{physical}")
     elif type_ == "gcp:cloudscheduler/job:Job":
         physical = _physical(name, inputs)
         out.update(name=physical, id=f"projects/{project}/locations/{location}/jobs/{physical}")

@@ -7,6 +7,7 @@ registered) and then creates the native resources as children of the component.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pulumi
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from components.function_args import FunctionArgs
     from components.queue import Queue, QueueArgs, QueueSubscription
     from components.table import ChangeSubscription, Table, TableArgs
+    from components.workflow import WorkflowArgs
 
 
 @dataclass(frozen=True)
@@ -104,3 +106,17 @@ class TableProvider(Protocol):
     def validate_subscription(self, name: str, args: TableArgs, options: ChangeSubscription) -> None: ...
 
     def on_change(self, table: Table, function: Function, options: ChangeSubscription) -> Any: ...
+
+
+class WorkflowProvider(Protocol):
+    """Builds a :class:`components.Workflow` on one target."""
+
+    def validate(self, name: str, args: WorkflowArgs) -> None:
+        """Reject a definition the target cannot run faithfully (say what and why)."""
+        ...
+
+    def create(
+        self, name: str, args: WorkflowArgs, functions: Mapping[str, Function], parent: pulumi.ComponentResource
+    ) -> ComponentOutputs:
+        """Register the workflow, with exactly the rights to call ``functions`` (by logical name)."""
+        ...

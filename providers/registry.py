@@ -36,6 +36,12 @@ _IMPLEMENTATIONS: dict[str, dict[str, str]] = {
         "gcp": "providers.gcp.table:GcpTableProvider",
         "local": "providers.local.table:LocalTableProvider",
     },
+    "workflow": {
+        "aws": "providers.aws.workflow:AwsWorkflowProvider",
+        "azure": "providers.azure.workflow:AzureWorkflowProvider",
+        "gcp": "providers.gcp.workflow:GcpWorkflowProvider",
+        "local": "providers.local.workflow:LocalWorkflowProvider",
+    },
 }
 
 

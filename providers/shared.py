@@ -148,6 +148,19 @@ class LateBound:
 TRIGGERS_ENV = "OMNICLOUD_TRIGGERS"
 
 
+def task_callers_of(function: Any) -> LateBound:
+    """The identities that call a Function as a workflow task (where its adapter checks them).
+
+    GCP's Workflow provider adds its service account's e-mail for every public function a task
+    calls: Cloud Run IAM guards private functions, a public one verifies the caller's token.
+    """
+    existing = getattr(function, "_omnicloud_task_callers", None)
+    if existing is None:
+        existing = LateBound(f"the task callers of Function '{getattr(function, 'logical_name', '?')}'")
+        function._omnicloud_task_callers = existing
+    return existing
+
+
 def triggers_of(function: Any) -> LateBound:
     """The trigger list of a Function component (its providers put it in ``OMNICLOUD_TRIGGERS``).
 

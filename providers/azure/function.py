@@ -53,7 +53,8 @@ from components.errors import InvalidArgsError, require
 from components.function_args import FunctionArgs
 from components.packaging import ArchiveSpec, BuiltArchive, Vendored, build_archive
 from components.schedule import parse_schedule
-from providers.azure import grants, naming, roles
+from providers.azure import grants, naming
+from providers.azure.flex_app import FlexAppSpec, flex_app
 from providers.azure.schedule import UnsupportedSchedule, to_ncrontab
 from providers.azure.stack import AzureStackResources, stack_resources
 from providers.protocols import FunctionOutputs
@@ -93,11 +94,8 @@ TAG_NAME_MAX = 512
 TAG_VALUE_MAX = 256
 _TAG_NAME_FORBIDDEN = re.compile(r"[<>%&\\?/]")
 
-PACKAGE_BLOB = "released-package.zip"
-PACKAGE_CONTENT_TYPE = "application/zip"
 SITE_PACKAGES = ".python_packages/lib/site-packages"
 WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
-HOST_STORAGE_ROLE = "Storage Blob Data Owner"
 SERVICE_BUS_CONNECTION = "OMNICLOUD_SB"
 """The Service Bus trigger's ``connection``: settings ``OMNICLOUD_SB__*`` (identity-based)."""
 COSMOS_CONNECTION = "OMNICLOUD_COSMOS"
@@ -152,65 +150,30 @@ class AzureFunctionProvider:
 
     def create(self, name: str, args: FunctionArgs, parent: pulumi.ComponentResource) -> FunctionOutputs:
         component = f"Function '{name}'"
-        child = pulumi.ResourceOptions(parent=parent)
         shared = stack_resources()
         tags = tags_for(name, args)
-        group_name = shared.resource_group.name
         account = shared.storage_account
         archive = _build_package(component, args)
 
-        plan = web.AppServicePlan(
-            f"{name}-plan",
-            resource_group_name=group_name,
-            kind="functionapp",
-            reserved=True,  # Linux
-            sku=web.SkuDescriptionArgs(name="FC1", tier="FlexConsumption"),
-            tags=tags,
-            opts=child,
+        built = flex_app(
+            FlexAppSpec(
+                name=name,
+                component=component,
+                archive=archive,
+                python_version=PYTHON_VERSIONS[args.runtime],
+                memory_mb=args.memory_mb,
+                max_instances=args.max_instances or DEFAULT_MAX_INSTANCES,
+                always_ready=_always_ready(args),
+                log_retention_days=args.log_retention_days,
+                tags=tags,
+                overrides=args.overrides,
+            ),
+            lambda insights: _app_settings(
+                name, args, account.name, insights, archive, triggers_of(parent).output()
+            ),
+            parent,
         )
-        container, package = _deployment_package(name, shared, archive, parent)
-        insights = applicationinsights.Component(
-            f"{name}-insights",
-            resource_group_name=group_name,
-            kind="web",
-            application_type=applicationinsights.ApplicationType.WEB,
-            ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
-            workspace_resource_id=shared.workspace.id,
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child,
-        )
-        deployment_url = pulumi.Output.concat(
-            account.primary_endpoints.apply(lambda endpoints: endpoints.blob), container.name
-        )
-        app_kwargs = apply_overrides(
-            component, CLOUD, web.WebApp,
-            {
-                "resource_group_name": group_name,
-                "kind": "functionapp,linux",
-                "server_farm_id": plan.id,
-                "https_only": True,
-                "identity": web.ManagedServiceIdentityArgs(
-                    type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED
-                ),
-                "function_app_config": _function_app_config(args, deployment_url),
-                "site_config": web.SiteConfigArgs(
-                    app_settings=_app_settings(
-                        name, args, account.name, insights, archive, triggers_of(parent).output()
-                    ),
-                    min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
-                    ftps_state=web.FtpsState.DISABLED,
-                ),
-                "tags": tags,
-            },
-            args.overrides,
-        )
-        # The package must be in place before the app (re)starts onto it.
-        app = web.WebApp(
-            name, **app_kwargs, opts=pulumi.ResourceOptions(parent=parent, depends_on=[package])
-        )
-        principal_id = app.identity.apply(_principal_id)
-        host_storage_role = _host_storage_role(name, principal_id, account, child)
+        app, principal_id = built.app, built.principal_id
         link_grants = [
             assignment
             for link in args.links
@@ -225,11 +188,11 @@ class AzureFunctionProvider:
             url = pulumi.Output.concat("https://", app.default_host_name, "/")
         resources = AzureFunctionResources(
             app=app,
-            plan=plan,
-            deployment_container=container,
-            package=package,
-            insights=insights,
-            host_storage_role=host_storage_role,
+            plan=built.plan,
+            deployment_container=built.deployment_container,
+            package=built.package,
+            insights=built.insights,
+            host_storage_role=built.host_storage_role,
             stack=shared,
             link_grants=link_grants,
         )
@@ -350,77 +313,6 @@ def _build_package(component: str, args: FunctionArgs) -> BuiltArchive:
     )
 
 
-def _deployment_package(
-    name: str, shared: AzureStackResources, archive: BuiltArchive, parent: pulumi.Resource
-) -> tuple[storage.BlobContainer, storage.Blob]:
-    """The app's private deployment container and the package blob in it."""
-    group_name = shared.resource_group.name
-    account = shared.storage_account
-    container = storage.BlobContainer(
-        f"{name}-deploy",
-        resource_group_name=group_name,
-        account_name=account.name,
-        container_name=naming.deployment_container_name(name),
-        public_access=storage.PublicAccess.NONE,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    package = storage.Blob(
-        f"{name}-package",
-        resource_group_name=group_name,
-        account_name=account.name,
-        container_name=container.name,
-        blob_name=PACKAGE_BLOB,
-        source=pulumi.FileAsset(str(archive.path)),
-        content_type=PACKAGE_CONTENT_TYPE,
-        # A new archive replaces the blob under the same name: creating the replacement
-        # first and then deleting the old resource would delete the new upload.
-        opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=True),
-    )
-    return container, package
-
-
-def _host_storage_role(
-    name: str,
-    principal_id: pulumi.Input[str],
-    account: storage.StorageAccount,
-    opts: pulumi.ResourceOptions,
-) -> authorization.RoleAssignment:
-    """Storage Blob Data Owner on the stack account: what identity-based host storage needs."""
-    return authorization.RoleAssignment(
-        f"{name}-host-storage",
-        principal_id=principal_id,
-        principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-        role_definition_id=roles.role_definition_id(HOST_STORAGE_ROLE, account.id),
-        scope=account.id,
-        description=f"Host storage of omnicloud Function '{name}'",
-        opts=opts,
-    )
-
-
-def _function_app_config(
-    args: FunctionArgs, deployment_url: pulumi.Input[str]
-) -> web.FunctionAppConfigArgs:
-    return web.FunctionAppConfigArgs(
-        deployment=web.FunctionsDeploymentArgs(
-            storage=web.FunctionsDeploymentStorageArgs(
-                type=web.FunctionsDeploymentStorageType.BLOB_CONTAINER,
-                value=deployment_url,
-                authentication=web.FunctionsDeploymentStorageAuthenticationArgs(
-                    type=web.AuthenticationType.SYSTEM_ASSIGNED_IDENTITY
-                ),
-            )
-        ),
-        runtime=web.FunctionsRuntimeArgs(
-            name=web.RuntimeName.PYTHON, version=PYTHON_VERSIONS[args.runtime]
-        ),
-        scale_and_concurrency=web.FunctionsScaleAndConcurrencyArgs(
-            instance_memory_mb=args.memory_mb,
-            maximum_instance_count=args.max_instances or DEFAULT_MAX_INSTANCES,
-            always_ready=_always_ready(args),
-        ),
-    )
-
-
 def _always_ready(args: FunctionArgs) -> list[web.FunctionsAlwaysReadyConfigArgs] | None:
     """Warm instances for the app's trigger group: all HTTP functions, else the timer."""
     if args.min_instances == 0:
@@ -478,9 +370,3 @@ def trigger_connections(triggers_json: str) -> dict[str, str]:
         elif descriptor.get("kind") == "table" and descriptor.get("endpoint"):
             connections[f"{COSMOS_CONNECTION}__accountEndpoint"] = descriptor["endpoint"]
     return connections
-
-
-def _principal_id(identity: web.outputs.ManagedServiceIdentityResponse | None) -> str:
-    if identity is None or not identity.principal_id:
-        raise ValueError("the Function App has no system-assigned identity")
-    return identity.principal_id

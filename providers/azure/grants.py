@@ -3,9 +3,10 @@
 Every grant is one role assignment to one identity at the scope of one resource, never at a
 resource group or subscription:
 
-* Azure RBAC (``azure-native:authorization:RoleAssignment``) for Service Bus, Event Grid and
-  Blob storage: the built-in *data* roles of :data:`providers.azure.roles.BUILT_IN_ROLES`,
-  scoped to the queue entity, the topic or the blob container. Their ``description`` says
+* Azure RBAC (``azure-native:authorization:RoleAssignment``) for Service Bus, Event Grid,
+  Blob storage and Storage queues: the built-in *data* roles of
+  :data:`providers.azure.roles.BUILT_IN_ROLES`, scoped to the queue entity, the topic, the blob
+  container or a Workflow's start queue. Their ``description`` says
   which verb or trigger of which component asked for it.
 * Cosmos DB data-plane RBAC (``azure-native:cosmosdb:SqlResourceSqlRoleAssignment``) for
   tables: omnicloud's custom per-verb roles (exact data actions, see
@@ -57,6 +58,8 @@ VERB_TABLE: dict[str, dict[str, tuple[Role, ...]]] = {
     },
     # Nothing to grant: see the module docstring.
     "function": {"invoke": ()},
+    # Starting a workflow is a message on its start queue (see providers.azure.workflow).
+    "workflow": {"start": (Role("rbac", "Storage Queue Data Message Sender"),)},
     # What triggers need, granted to the function's identity.
     "trigger:queue": {"consume": (Role("rbac", "Azure Service Bus Data Receiver"),)},
     "trigger:table": {"consume": (Role("cosmos", "change-feed"),)},
@@ -107,11 +110,19 @@ def grant(
         description = f"omnicloud: {reason} ({target.KIND} '{target.logical_name}' {verb})"
         for role in VERB_TABLE[target.KIND][verb]:
             if role.plane == "rbac":
-                created.append(assign_rbac(name, principal, role.name, target.resource_id, description, opts))
+                created.append(assign_rbac(name, principal, role.name, _rbac_scope(target), description, opts))
             else:
                 table = target.resources
                 created.append(assign_cosmos(name, principal, role.name, table.cosmos, table.data_scope, opts))
     return created
+
+
+def _rbac_scope(target: Any) -> pulumi.Input[str]:
+    """Where a verb's RBAC role is assigned: the component's resource, except a Workflow, which
+    is started through its start queue (the queue, not the app, is what a caller may touch)."""
+    if target.KIND == "workflow":
+        return target.resources.start_queue.id
+    return target.resource_id
 
 
 def grant_kind(

@@ -31,6 +31,12 @@ BUILT_IN_ROLES: dict[str, str] = {
     "Azure Service Bus Data Receiver": "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0",
     # Publish events to an Event Grid topic.
     "EventGrid Data Sender": "d5a91429-5739-47e2-a06b-3470a27159e7",
+    # Add messages to a Storage queue, nothing else: a caller starting a workflow.
+    "Storage Queue Data Message Sender": "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a",
+    # Queues and messages: the Durable Task hub's control and work-item queues.
+    "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+    # Tables and entities: the Durable Task hub's history and instance tables.
+    "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
 }
 
 _COSMOS = "Microsoft.DocumentDB/databaseAccounts"

@@ -18,6 +18,7 @@ table         write     custom role ``datastore.entities.create/update`` + ``ent
 table         delete    custom role ``datastore.entities.delete`` + ``entities.get`` and
                         ``databases.get`` (conditional delete), same condition
 function      invoke    ``roles/run.invoker`` on the function's Cloud Run service
+workflow      start     ``roles/workflows.invoker`` on the **project** (see below)
 ============  ========  ====================================================================
 
 Where IAM has no resource-level binding, the binding is project-level, and says why:
@@ -31,6 +32,9 @@ Where IAM has no resource-level binding, the binding is project-level, and says 
   resource to bind on it, and Eventarc does not evaluate ``resource.name`` in conditions. The
   role is therefore granted on the project; Eventarc allows one bus per project and region, so
   it reaches this stack's bus and buses of other regions of the project, nothing else.
+* Workflows has no per-workflow IAM policy: the lowest level its roles can be granted at is the
+  project (IAM's Workflows roles reference). ``roles/workflows.invoker`` is the narrowest
+  predefined role that creates executions.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
 QUEUE_ROLES = {"send": "roles/pubsub.publisher", "receive": "roles/pubsub.subscriber"}
 BUS_ROLES = {"publish": "roles/eventarc.messageBusUser"}
 FUNCTION_ROLES = {"invoke": "roles/run.invoker"}
+WORKFLOW_ROLES = {"start": "roles/workflows.invoker"}
 TABLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "read": ("datastore.entities.get", "datastore.entities.list"),
     "write": (
@@ -80,11 +85,17 @@ def grant_links(
     """Bind what each link's verbs need to ``account`` (children per ``opts``)."""
     granted: list[Grant] = []
     for link in links:
-        grant = _GRANTERS[link.kind]
         for verb in link.verbs:
             logical = f"{function}-{link.kind}-{link.target.logical_name}-{verb}"
-            granted.append(Grant(link.kind, verb, grant(logical, link.target, verb, account, opts)))
+            granted.append(Grant(link.kind, verb, grant_one(logical, link.target, verb, account, opts)))
     return granted
+
+
+def grant_one(
+    logical: str, target: Any, verb: str, account: gcp.serviceaccount.Account, opts: pulumi.ResourceOptions
+) -> pulumi.CustomResource:
+    """Bind ``verb`` on the component ``target`` to ``account``: one resource named ``logical``."""
+    return _GRANTERS[target.KIND](logical, target, verb, account, opts)
 
 
 def table_role(verb: str) -> gcp.projects.IAMCustomRole:
@@ -167,8 +178,25 @@ def _function(logical: str, target: Any, verb: str, account: gcp.serviceaccount.
     )
 
 
+def _workflow(logical: str, target: Any, verb: str, account: gcp.serviceaccount.Account,
+              opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    return gcp.projects.IAMMember(
+        logical,
+        project=target.resources.workflow.project,
+        role=WORKFLOW_ROLES[verb],
+        member=account.member,
+        opts=opts,
+    )
+
+
 _Granter = Callable[[str, Any, str, gcp.serviceaccount.Account, pulumi.ResourceOptions], pulumi.CustomResource]
-_GRANTERS: dict[str, _Granter] = {"queue": _queue, "bus": _bus, "table": _table, "function": _function}
+_GRANTERS: dict[str, _Granter] = {
+    "queue": _queue,
+    "bus": _bus,
+    "table": _table,
+    "function": _function,
+    "workflow": _workflow,
+}
 
 
 def _table_role(verb: str) -> gcp.projects.IAMCustomRole:
