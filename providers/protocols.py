@@ -6,8 +6,8 @@ registered) and then creates the native resources as children of the component.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pulumi

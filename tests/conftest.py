@@ -13,3 +13,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def project_root() -> Path:
     """The repository root: holds Pulumi.yaml and the example handlers in functions/."""
     return REPO_ROOT
+
+
+# The ministack session fixtures (`ministack`, `cloud`), registered once for every test module
+# that deploys to it, so one emulator serves the whole session.
+pytest_plugins = ["tests.runtime.ministack"]

@@ -14,6 +14,9 @@ handler code itself, so the names never change after release.
 * :data:`HTTP`: ``"public"`` or ``"private"``; set only on functions with an HTTP endpoint.
 * :data:`SCHEDULER_IDENTITY`: the identity the cloud's scheduler signs its calls with, where
   the adapter must check it itself (GCP: the scheduler service account's email).
+* :data:`TASK_CALLERS`: who may call a *public* function's workflow task route, where the
+  adapter must check it itself: a JSON list of identities (GCP: the service account emails of
+  the workflows whose tasks call this function). Private functions rely on the platform's IAM.
 """
 
 from __future__ import annotations
@@ -24,5 +27,6 @@ CLOUD = "OMNICLOUD_CLOUD"
 SCHEDULE = "OMNICLOUD_SCHEDULE"
 HTTP = "OMNICLOUD_HTTP"
 SCHEDULER_IDENTITY = "OMNICLOUD_SCHEDULER_IDENTITY"
+TASK_CALLERS = "OMNICLOUD_TASK_CALLERS"
 
-__all__ = ["CLOUD", "FUNCTION", "HANDLER", "HTTP", "SCHEDULE", "SCHEDULER_IDENTITY"]
+__all__ = ["CLOUD", "FUNCTION", "HANDLER", "HTTP", "SCHEDULE", "SCHEDULER_IDENTITY", "TASK_CALLERS"]

@@ -205,8 +205,9 @@ def _invoke_policy(
     statements: list[pulumi.Output[dict[str, Any]]] = []
     for logical, function in sorted(functions.items()):
         access = grants.access_to(function, ["invoke"])
+        arns_output: pulumi.Output[list[str]] = pulumi.Output.from_input(access.resources["invoke"])  # type: ignore[assignment]
         statements.append(
-            pulumi.Output.from_input(access.resources["invoke"]).apply(
+            arns_output.apply(
                 lambda arns, logical=logical: {
                     "Sid": "WorkflowTaskInvoke" + re.sub(r"[^A-Za-z0-9]", "", logical.title()),
                     "Effect": "Allow",

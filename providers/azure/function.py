@@ -280,6 +280,7 @@ LINK_REQUIREMENTS = {
     "queue": ("azure-identity>=1.27", "azure-servicebus>=7.15"),
     "bus": ("azure-identity>=1.27", "azure-eventgrid>=4.22"),
     "table": ("azure-identity>=1.27", "azure-cosmos>=4.17"),
+    "workflow": ("azure-identity>=1.27", "azure-storage-queue>=12.18"),
 }
 
 

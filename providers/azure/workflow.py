@@ -56,7 +56,6 @@ CLOUD = "azure"
 PYTHON_VERSION = PYTHON_VERSIONS["python3.11"]
 MEMORY_MB = 2048
 """The orchestrator replays small JSON documents; Flex's default instance size is plenty."""
-REQUIREMENTS = ("azure-functions", "azure-functions-durable")
 QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
 QUEUE_NAME_MAX = 63
 DURABLE_ROLES = {"queues": "Storage Queue Data Contributor", "tables": "Storage Table Data Contributor"}
@@ -102,6 +101,7 @@ class AzureWorkflowProvider:
             cloud=CLOUD,
         )
         check_tags(component, name, args)
+        _check_task_timeouts(component, args.definition()["steps"], "steps")
         apply_overrides(component, CLOUD, web.WebApp, {}, args.overrides)
 
     def create(
@@ -184,6 +184,33 @@ class AzureWorkflowProvider:
         )
 
 
+def _check_task_timeouts(component: str, steps: list[dict[str, Any]], field: str) -> None:
+    """A task is an HTTP call, and Azure's front end ends any HTTP request after 230 s: a longer
+    ``timeout_s`` could never be honoured (the call would fail as a 5xx before it)."""
+    from components.runtime.adapters.azure_workflow import HTTP_RESPONSE_LIMIT_S
+
+    for i, step in enumerate(steps):
+        where = f"{field}[{i}]"
+        if step["type"] == "Task" and step.get("timeout_s") is not None:
+            require(
+                step["timeout_s"] <= HTTP_RESPONSE_LIMIT_S,
+                component,
+                f"{where}.timeout_s",
+                step["timeout_s"],
+                f"at most {HTTP_RESPONSE_LIMIT_S} s: a task is an HTTP call to the function, and Azure's front "
+                f"end ends HTTP requests after {HTTP_RESPONSE_LIMIT_S} s",
+                cloud=CLOUD,
+            )
+        for key in ("steps", "default"):
+            _check_task_timeouts(component, step.get(key) or [], f"{where}.{key}")
+        for j, case in enumerate(step.get("cases") or []):
+            _check_task_timeouts(component, case["steps"], f"{where}.cases[{j}].steps")
+        for j, branch in enumerate(step.get("branches") or []):
+            _check_task_timeouts(component, branch, f"{where}.branches[{j}]")
+        for j, catch in enumerate(step.get("catch") or []):
+            _check_task_timeouts(component, catch["steps"], f"{where}.catch[{j}].steps")
+
+
 def _package(component: str, args: WorkflowArgs) -> BuiltArchive:
     from components.runtime.adapters import azure_workflow as adapter
 
@@ -194,7 +221,7 @@ def _package(component: str, args: WorkflowArgs) -> BuiltArchive:
                 platforms=WHEEL_PLATFORMS,
                 python_version=PYTHON_VERSION,
                 target_dir=SITE_PACKAGES,
-                always=REQUIREMENTS,
+                always=adapter.REQUIREMENTS,
             ),
             entry_files={
                 **adapter.entry_files(),

@@ -53,6 +53,7 @@ from pulumi_gcp.cloudfunctionsv2.outputs import FunctionServiceConfig
 from components.errors import InvalidArgsError, require
 from components.function_args import FunctionArgs
 from components.packaging import ArchiveSpec, BuiltArchive, RemoteBuild, build_archive
+from components.runtime import env
 from components.schedule import ScheduleError, parse_schedule
 from providers.gcp import grants, naming
 from providers.gcp.deferred import trigger_kinds
@@ -66,6 +67,7 @@ from providers.shared import (
     runtime_environment,
     secret_environment,
     tags_for,
+    task_callers_of,
     triggers_of,
 )
 
@@ -79,6 +81,7 @@ LINK_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "queue": ("google-cloud-pubsub>=2.23",),
     "table": ("google-cloud-firestore>=2.16",),
     "bus": ("google-cloud-eventarc-publishing>=0.10",),
+    "workflow": ("google-cloud-workflows>=1.24",),
 }
 # Firestore change events arrive as protobuf DocumentEventData.
 TABLE_TRIGGER_REQUIREMENTS = ("google-events>=0.14",)
@@ -404,6 +407,9 @@ def _function(
                 **({SCHEDULER_IDENTITY_ENV: scheduler_account.email} if scheduler_account else {}),
                 # Queue / bus / table triggers wired after this function (JSON, '[]' if none).
                 TRIGGERS_ENV: triggers_of(parent).output(),
+                # Workflows whose tasks call a public function: the adapter accepts their
+                # tokens only (Cloud Run IAM already guards a private one).
+                **({env.TASK_CALLERS: task_callers_of(parent).output()} if args.http == "public" else {}),
             },
             secret_environment_variables=[
                 gcp.cloudfunctionsv2.FunctionServiceConfigSecretEnvironmentVariableArgs(

@@ -36,7 +36,9 @@ def test_a_task_naming_an_unknown_function_fails_with_its_step_path(project_root
     with MockStack(cloud="local", root=project_root):
         step = Function("step", FunctionArgs(handler="functions.api.handle"))
         with pytest.raises(InvalidArgsError) as raised:
-            Workflow("checkout", WorkflowArgs(steps=[Task("a", step), Map("m", items="$.x", steps=[Task("b", "mailer")])]))
+            Workflow(
+                "checkout", WorkflowArgs(steps=[Task("a", step), Map("m", items="$.x", steps=[Task("b", "mailer")])])
+            )
     error = raised.value
     assert error.component == "Workflow 'checkout'"
     assert error.field == "steps[1].steps[0].function"
@@ -64,7 +66,9 @@ def test_dict_args_are_validated_into_the_model(project_root):
         flow = Workflow("checkout", {"steps": [{"kind": "Task", "name": "a", "function": "step"}]})
         assert flow.args.steps[0].function == "step"
         with pytest.raises(InvalidArgsError) as raised:
-            Workflow("bad", {"steps": [{"kind": "Task", "name": "a", "function": "step", "retry": {"max_retries": -1}}]})
+            Workflow(
+                "bad", {"steps": [{"kind": "Task", "name": "a", "function": "step", "retry": {"max_retries": -1}}]}
+            )
     assert raised.value.field == "steps[0].retry.max_retries"
 
 

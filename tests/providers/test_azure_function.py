@@ -492,3 +492,13 @@ def test_package_vendors_the_functions_library_and_the_sdks_of_linked_kinds(proj
     for module in ("azure/functions/__init__.py", "azure/servicebus/__init__.py", "azure/cosmos/__init__.py"):
         assert site + module in names
     assert not any(name.startswith(site + "azure/eventgrid/") for name in names)
+
+
+def test_every_sdk_the_runtime_clients_import_is_vendored_for_its_link_kind() -> None:
+    from components.runtime.clients import azure as clients
+    from providers.azure.function import LINK_REQUIREMENTS
+
+    vendored = {requirement for requirements in LINK_REQUIREMENTS.values() for requirement in requirements}
+    assert vendored == set(clients.REQUIREMENTS)
+    # runtime.workflow(...).start() sends to the workflow's Storage start queue.
+    assert "azure-storage-queue>=12.18" in LINK_REQUIREMENTS["workflow"]

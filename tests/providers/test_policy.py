@@ -18,13 +18,19 @@ from tests.conftest import REPO_ROOT
 
 # What the example program declares (__main__.py): links per function, and triggers.
 LINKS = {
-    "api": {("table", "read"), ("table", "write"), ("queue", "send"), ("bus", "publish")},
+    "api": {("table", "read"), ("table", "write"), ("queue", "send"), ("bus", "publish"), ("workflow", "start")},
     "worker": {("table", "read"), ("table", "write")},
     "audit": set(),
     "nightly": set(),
+    "pricing": set(),
+    "inventory": set(),
+    "payments": {("table", "read"), ("table", "write")},
+    "notifier": {("bus", "publish")},
 }
-TRIGGERS = {"worker": {"queue", "bus"}, "audit": {"table"}, "api": set(), "nightly": set()}
+TRIGGERS = {fn: set() for fn in LINKS} | {"worker": {"queue", "bus"}, "audit": {"table"}}
 SCHEDULED = {"nightly"}
+WORKFLOW_TASKS = {"checkout": {"pricing", "inventory", "payments", "notifier"}}
+"""The functions each workflow's tasks call (a workflow grants itself exactly these)."""
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +71,10 @@ def test_aws_policies_have_no_wildcard_action_or_resource(aws):
             # The one sanctioned form: the log streams of the function's own log group.
             if statement.get("Sid") == "FunctionLogs":
                 assert resource.endswith(f"/{function}:*") and resource.count("*") == 1
+            # Step Functions' log-delivery APIs take no resource ARN (documented exception).
+            elif statement.get("Sid") == "WorkflowLogDelivery":
+                assert resource == "*" and all(a.startswith("logs:") for a in _as_list(statement["Action"]))
+                assert not any(a in ("logs:PutLogEvents", "logs:GetLogEvents") for a in _as_list(statement["Action"]))
             else:
                 assert "*" not in resource, (function, policy.name, resource)
 
@@ -95,6 +105,18 @@ def test_every_aws_grant_traces_to_a_declared_verb_trigger_or_feature(aws):
         assert granted[function] == expected, function
 
 
+def test_aws_workflow_role_invokes_exactly_its_task_functions(aws):
+    lambdas = {r.name: r.outputs["arn"] for r in aws.resources if r.type == "aws:lambda/function:Function"}
+    for workflow, tasks in WORKFLOW_TASKS.items():
+        statements = [s for fn, _, s in _statements(aws) if fn == workflow]
+        invoke = [s for s in statements if s["Sid"].startswith("WorkflowTaskInvoke")]
+        assert {s["Sid"] for s in statements} == {"WorkflowLogDelivery"} | {
+            f"WorkflowTaskInvoke{task.title()}" for task in tasks
+        }
+        assert all(s["Action"] == ["lambda:InvokeFunction"] for s in invoke)
+        assert sorted(r for s in invoke for r in _as_list(s["Resource"])) == sorted(lambdas[task] for task in tasks)
+
+
 # -- Azure ----------------------------------------------------------------------------------------
 
 AZURE_ASSIGNMENTS = {"azure-native:authorization:RoleAssignment", "azure-native:cosmosdb:SqlResourceSqlRoleAssignment"}
@@ -117,7 +139,9 @@ def test_azure_role_assignments_are_scoped_to_single_resources(azure):
 
 def test_every_azure_assignment_traces_to_a_declared_verb_trigger_or_feature(azure):
     names = {r.name for r in azure.resources if r.type in AZURE_ASSIGNMENTS}
-    expected = {f"{fn}-host-storage" for fn in LINKS}  # identity-based host storage, per app
+    expected = {f"{fn}-host-storage" for fn in [*LINKS, *WORKFLOW_TASKS]}  # identity-based host storage, per app
+    # The Durable Task hub's queues and tables, per workflow app.
+    expected |= {f"{wf}-durable-{kind}" for wf in WORKFLOW_TASKS for kind in ("queues", "tables")}
     expected |= {f"{fn}-{kind}-{target}-{verb}" for fn, kind, target, verb in _declared_links()}
     expected |= {"worker-on-queue-jobs", "audit-on-table-orders", "audit-on-table-orders-leases"}
     expected |= {"events-dead-letters"}  # the bus's dead-letter container, written by the topic
@@ -127,7 +151,13 @@ def test_every_azure_assignment_traces_to_a_declared_verb_trigger_or_feature(azu
 # -- GCP ------------------------------------------------------------------------------------------
 
 # Project-level roles that GCP grants nowhere narrower (see docs/event-bus.md, docs/table.md).
-GCP_PROJECT_ROLES = {"roles/eventarc.messageBusUser", "roles/eventarc.eventReceiver"}
+# Also Workflows (no per-workflow IAM) and its call logging (log entries have no narrower scope).
+GCP_PROJECT_ROLES = {
+    "roles/eventarc.messageBusUser",
+    "roles/eventarc.eventReceiver",
+    "roles/workflows.invoker",
+    "roles/logging.logWriter",
+}
 
 
 @pytest.fixture(scope="module")
@@ -160,11 +190,14 @@ def test_every_gcp_binding_traces_to_a_declared_verb_trigger_or_feature(gcp):
     expected |= {"nightly-scheduler"}  # nightly's schedule
     expected |= {"api-public"}  # api is http="public"
     expected |= {"jobs-dlq-agent", "jobs-agent"}  # the queue's dead-lettering by the Pub/Sub agent
+    # Each workflow: run.invoker on each task function's service, and its call logging.
+    expected |= {f"{wf}-invoke-{task}" for wf, tasks in WORKFLOW_TASKS.items() for task in tasks}
+    expected |= {f"{wf}-log-writer" for wf in WORKFLOW_TASKS}
     assert names == expected
 
 
 def _declared_links():
-    targets = {"table": "orders", "queue": "jobs", "bus": "events"}
+    targets = {"table": "orders", "queue": "jobs", "bus": "events", "workflow": "checkout"}
     for fn, links in LINKS.items():
         for kind, verb in links:
             yield fn, kind, targets[kind], verb

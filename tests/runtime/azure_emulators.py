@@ -6,6 +6,11 @@
   never verifies TLS for a 127.0.0.1 endpoint (its emulator rule). The package is installed
   with ``npm install --no-save @vercel/cosmosdb-server`` at the repository root; without node
   or the package a test skips, except under CI (``CI`` set), where it fails.
+* :class:`AzuriteQueue`: npm ``azurite``'s Queue service (``azurite-queue``, a devDependency in
+  package.json, installed by ``npm ci``) on 127.0.0.1 over HTTPS with OAuth (``--oauth
+  basic``), so the official ``azure-storage-queue`` client authenticates with a bearer token
+  as in Azure. Azurite checks the token's claims (issuer, audience, lifetime) but not its
+  signature: :func:`fake_storage_token` makes one it accepts.
 * :class:`HttpsRecorder`: an HTTPS endpoint that records every request (method, path,
   headers, body) and answers with a fixed status, for the Event Grid publisher client.
 * :class:`SettlementRecorder`: the Functions host's side of the Service Bus settlement gRPC
@@ -47,6 +52,7 @@ from tests.runtime.emulators import emulator_missing, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COSMOS_PACKAGE = REPO_ROOT / "node_modules" / "@vercel" / "cosmosdb-server"
+AZURITE_QUEUE = REPO_ROOT / "node_modules" / ".bin" / "azurite-queue"
 STARTUP_TIMEOUT_S = 30
 
 
@@ -178,6 +184,106 @@ class CosmosEmulator:
         from azure.cosmos import CosmosClient
 
         return CosmosClient(self.endpoint, StaticTokenCredential(), **self.client_options())
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+
+# --- Azurite (Storage queues) ------------------------------------------------------------------
+
+AZURITE_ACCOUNT = "devstoreaccount1"
+"""Azurite's built-in account; its URLs are path-style: ``https://127.0.0.1:<port>/<account>``."""
+
+
+def fake_storage_token(lifetime_s: int = 3600) -> str:
+    """An unsigned Entra ID access token for Azure Storage, the shape Azurite's ``--oauth
+    basic`` accepts: issuer ``https://sts.windows.net/<tenant>/``, audience
+    ``https://storage.azure.com``, and a lifetime that covers now."""
+    import base64
+
+    def part(document: Mapping[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    claims = {
+        "aud": "https://storage.azure.com",
+        "iss": f"https://sts.windows.net/{tenant}/",
+        "iat": now - 60,
+        "nbf": now - 60,
+        "exp": now + lifetime_s,
+        "tid": tenant,
+        "oid": str(uuid.uuid4()),
+    }
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.{part({'sig': 'unchecked'})}"
+
+
+class AzuriteQueue:
+    """``azurite-queue`` on ``https://127.0.0.1:<free port>``, in-memory, one process."""
+
+    def __init__(self, workdir: Path) -> None:
+        node = shutil.which("node")
+        if node is None:
+            emulator_missing("node is not installed, so Azurite cannot run")
+        if not AZURITE_QUEUE.exists():
+            emulator_missing(f"{AZURITE_QUEUE} is missing: run `npm ci` at the repository root")
+        self.cert, key = loopback_certificate(workdir)
+        self.port = free_port()
+        self.account_url = f"https://127.0.0.1:{self.port}/{AZURITE_ACCOUNT}"
+        self.log = workdir / "azurite-queue.log"
+        command = [
+            str(AZURITE_QUEUE),
+            "--queueHost", "127.0.0.1",
+            "--queuePort", str(self.port),
+            "--inMemoryPersistence",
+            "--oauth", "basic",
+            "--cert", str(self.cert),
+            "--key", str(key),
+            "--disableTelemetry",
+            # azure-storage-queue sends a newer x-ms-version than Azurite 3.37 knows
+            # (2026-10-06 vs 2026-06-06); the queue operations are the same in both.
+            "--skipApiVersionCheck",
+        ]  # fmt: skip
+        with self.log.open("w") as log:
+            self._process = subprocess.Popen(
+                command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline and self._process.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"Azurite did not start: {self.log.read_text()[-2000:]}")
+
+    def client_options(self) -> dict[str, Any]:
+        """SDK options for Azurite: trust its self-made certificate (and nothing else)."""
+        return {"connection_verify": str(self.cert)}
+
+    def queue_url(self, queue: str) -> str:
+        """The URL of ``queue`` (what a locator's ``queue_url`` holds)."""
+        return f"{self.account_url}/{queue}"
+
+    def create_queue(self, prefix: str = "q") -> str:
+        """A new, empty queue; its URL."""
+        from azure.storage.queue import QueueClient
+
+        url = self.queue_url(f"{prefix}-{uuid.uuid4().hex[:12]}")
+        QueueClient.from_queue_url(
+            url, credential=StaticTokenCredential(fake_storage_token()), **self.client_options()
+        ).create_queue()
+        return url
 
     def stop(self) -> None:
         if self._process.poll() is None:
@@ -400,6 +506,13 @@ def host_binding_messages(messages: list[HostMessage], *, many: bool) -> Any:
         if single.session_id is not None:
             metadata["SessionId"] = meta.Datum(single.session_id, "string")
     return ServiceBusMessageInConverter.decode(data, trigger_metadata=metadata)
+
+
+@pytest.fixture(scope="session", name="azurite")
+def azurite_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteQueue]:
+    """Azurite's Queue service for the session (tests make their own queues). Import it into a
+    test module as ``from .azure_emulators import azurite_fixture  # noqa: F401``."""
+    yield from running(AzuriteQueue(tmp_path_factory.mktemp("azurite")))
 
 
 def running(resource: Any) -> Iterator[Any]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -515,6 +516,111 @@ def test_publish_to_a_missing_bus_raises(aws: Aws) -> None:
     bus = aws_clients.bus_client({"bus_name": unique("no-such-bus"), "region": REGION})
     with pytest.raises(Exception, match=r"(?i)not.*exist|ResourceNotFound|rejected"):
         bus.publish("x", {})
+
+
+# --- Step Functions -------------------------------------------------------------------------
+
+PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+
+
+def make_state_machine(aws: Aws, *, region: str = REGION) -> dict[str, Any]:
+    """A state machine with one Pass state, in ``region``; its workflow locator."""
+    arn = (
+        Aws(aws.endpoint, region)
+        .client("stepfunctions")
+        .create_state_machine(
+            name=unique("checkout"),
+            definition=PASS_DEFINITION,
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/checkout-states",
+        )["stateMachineArn"]
+    )
+    return {"kind": "workflow", "cloud": "aws", "name": "checkout", "arn": arn}
+
+
+def test_start_runs_an_execution_with_the_input_and_returns_its_arn(aws: Aws) -> None:
+    locator = make_state_machine(aws)
+    order = {"order": {"id": "o-1", "lines": [{"sku": "a", "qty": 2}], "total": 9.5, "gift": None}, "note": "Zoë"}
+
+    execution_arn = aws_clients.workflow_client(locator).start(order)
+
+    described = aws.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    assert described["stateMachineArn"] == locator["arn"]
+    assert json.loads(described["input"]) == order
+    assert str(uuid.UUID(described["name"])) == described["name"]  # a new UUID names each execution
+    assert execution_arn == f"{locator['arn'].replace(':stateMachine:', ':execution:')}:{described['name']}"
+
+
+def test_each_start_is_a_new_execution_and_no_input_is_an_empty_object(aws: Aws) -> None:
+    locator = make_state_machine(aws)
+    checkout = aws_clients.workflow_client(locator)
+
+    first, second = checkout.start(), checkout.start({"n": 2})
+
+    sfn = aws.client("stepfunctions")
+    assert first != second
+    listed = sfn.list_executions(stateMachineArn=locator["arn"])["executions"]
+    assert sorted(e["executionArn"] for e in listed) == sorted([first, second])
+    assert json.loads(sfn.describe_execution(executionArn=first)["input"]) == {}
+
+
+def test_start_uses_the_state_machines_own_region(aws: Aws) -> None:
+    # The function runs in us-east-1 (AWS_DEFAULT_REGION); the state machine is elsewhere.
+    locator = make_state_machine(aws, region="eu-west-1")
+
+    execution_arn = aws_clients.workflow_client(locator).start({"x": 1})
+
+    assert execution_arn.split(":")[3] == "eu-west-1"
+    described = Aws(aws.endpoint, "eu-west-1").client("stepfunctions").describe_execution(executionArn=execution_arn)
+    assert json.loads(described["input"]) == {"x": 1}
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ([1, 2], TypeError, "JSON object"),
+        ("order", TypeError, "JSON object"),
+        ({1: "a"}, TypeError, "keys are strings"),
+        ({"when": datetime(2025, 1, 1, tzinfo=UTC)}, TypeError, "datetime"),
+        ({"x": float("nan")}, ValueError, "NaN"),
+    ],
+)
+def test_input_that_is_not_a_json_object_is_rejected_before_anything_starts(
+    aws: Aws, bad: Any, error: type[Exception], message: str
+) -> None:
+    locator = make_state_machine(aws)
+    with pytest.raises(error, match=message):
+        aws_clients.workflow_client(locator).start(bad)
+    assert aws.client("stepfunctions").list_executions(stateMachineArn=locator["arn"])["executions"] == []
+
+
+def test_start_of_a_missing_state_machine_raises_the_service_error(aws: Aws) -> None:
+    from botocore.exceptions import ClientError
+
+    arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{unique('gone')}"
+    with pytest.raises(ClientError) as info:
+        aws_clients.workflow_client({"name": "gone", "arn": arn}).start({})
+    assert info.value.response["Error"]["Code"] == "StateMachineDoesNotExist"
+
+
+def test_a_locator_without_a_state_machine_arn_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="not a Step Functions state machine ARN"):
+        aws_clients.workflow_client({"name": "checkout", "arn": "arn:aws:sqs:us-east-1:1:q"})
+
+
+def test_runtime_workflow_finds_its_state_machine_through_the_link_variable(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locator = make_state_machine(aws)
+    monkeypatch.setenv("OMNICLOUD_LINK_WORKFLOW_CHECKOUT", json.dumps(locator))
+    runtime_clients._client.cache_clear()
+    try:
+        from components import runtime
+
+        execution_arn = runtime.workflow("checkout").start({"via": "link"})
+    finally:
+        runtime_clients._client.cache_clear()
+    described = aws.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    assert (described["stateMachineArn"], json.loads(described["input"])) == (locator["arn"], {"via": "link"})
 
 
 # --- cold start -----------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 * Cosmos DB: ``azure-cosmos`` against ``@vercel/cosmosdb-server`` (see :mod:`.azure_emulators`).
 * Event Grid: ``azure-eventgrid``'s publisher client against a loopback HTTPS endpoint that
   records the CloudEvents batch it receives.
+* Workflow start queue: ``azure-storage-queue`` against Azurite's Queue service over HTTPS with
+  bearer tokens (see :mod:`.azure_emulators`).
 * Service Bus: no emulator runs here, so the client's messages are checked as the SDK objects
   it hands to a recording sender, and received messages are real SDK messages decoded from
   AMQP bytes.
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -28,10 +31,13 @@ from components.runtime.clients import azure as az
 
 from .azure_emulators import (
     REPO_ROOT,
+    AzuriteQueue,
     CosmosEmulator,
     HostMessage,
     HttpsRecorder,
     StaticTokenCredential,
+    azurite_fixture,  # noqa: F401 - the session fixture "azurite"
+    fake_storage_token,
     host_sdk_messages,
     running,
 )
@@ -466,6 +472,137 @@ def test_publish_raises_when_event_grid_refuses(tmp_path: Path, monkeypatch: pyt
             bus.publish("order.created", {})
     finally:
         recorder.stop()
+
+
+# --- Workflow start queue (Azurite) -----------------------------------------------------------
+
+
+class StartQueue:
+    """A fresh queue in Azurite standing in for a workflow's start queue: the workflow's
+    locator, the credential the client gets, and a receiver that reads messages as the
+    workflow app's queue trigger does."""
+
+    def __init__(self, azurite: AzuriteQueue) -> None:
+        self.azurite = azurite
+        self.url = azurite.create_queue("checkout-start")
+        self.locator = {"kind": "workflow", "cloud": "azure", "name": "checkout", "queue_url": self.url}
+        self.credential = StaticTokenCredential(fake_storage_token())
+
+    def client(self) -> az.StartQueueWorkflow:
+        return az.workflow_client(self.locator, credential=self.credential, **self.azurite.client_options())
+
+    def _queue(self, **options: Any) -> Any:
+        from azure.storage.queue import QueueClient
+
+        return QueueClient.from_queue_url(
+            self.url, credential=StaticTokenCredential(fake_storage_token()), **self.azurite.client_options(), **options
+        )
+
+    def raw_messages(self) -> list[str]:
+        """The text of every message, as stored (peeked, so they stay queued)."""
+        return [message.content for message in self._queue().peek_messages(max_messages=32)]
+
+    def started(self) -> list[tuple[str, dict[str, Any]]]:
+        """``(instance id, input)`` of every message, read as the workflow app's trigger reads
+        them: the text as is (``messageEncoding`` ``none``), parsed by its own parser."""
+        from components.runtime.adapters import azure_workflow
+
+        assert azure_workflow.START_MESSAGE_ENCODING == "none"
+        return [azure_workflow.parse_start(message.content) for message in self._queue().receive_messages()]
+
+
+@pytest.fixture
+def start_queue(azurite: AzuriteQueue) -> StartQueue:
+    return StartQueue(azurite)
+
+
+def test_start_queues_the_instance_id_and_input_as_the_workflow_app_reads_them(start_queue: StartQueue) -> None:
+    order = {"order": {"id": "o-1", "lines": [{"sku": "a", "qty": 2}], "total": 9.5, "gift": None}, "note": "Zoë"}
+
+    instance_id = start_queue.client().start(order)
+
+    assert re.fullmatch(r"[0-9a-f]{32}", instance_id)
+    [raw] = start_queue.raw_messages()
+    assert json.loads(raw) == {"id": instance_id, "input": order}
+    assert start_queue.started() == [(instance_id, order)]
+    # Entra ID for Azure Storage: the data-plane role on the queue is the only grant involved.
+    assert set(start_queue.credential.scopes) == {("https://storage.azure.com/.default",)}
+
+
+def test_each_start_is_a_new_instance_and_no_input_is_an_empty_object(start_queue: StartQueue) -> None:
+    checkout = start_queue.client()
+
+    first, second = checkout.start(), checkout.start({"n": 2})
+
+    assert first != second
+    assert start_queue.started() == [(first, {}), (second, {"n": 2})]
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ([1, 2], TypeError, "JSON object"),
+        ("order", TypeError, "JSON object"),
+        ({("a", 1): "b"}, TypeError, "keys are strings"),
+        ({"raw": b"bytes"}, TypeError, "must be JSON"),
+        ({"x": float("-inf")}, ValueError, "not JSON"),
+    ],
+)
+def test_input_that_is_not_a_json_object_is_rejected_before_anything_is_queued(
+    start_queue: StartQueue, bad: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        start_queue.client().start(bad)
+    assert start_queue.raw_messages() == []
+
+
+def test_the_largest_input_storage_accepts_starts_and_one_byte_more_is_refused_first(start_queue: StartQueue) -> None:
+    # A message is at most 64 KiB of UTF-8 text; "é" is two bytes of it.
+    envelope = len(az.start_message("0" * 32, {"blob": ""}).encode())
+    largest = {"blob": "é" * ((65536 - envelope) // 2) + "x" * ((65536 - envelope) % 2)}
+    checkout = start_queue.client()
+
+    instance_id = checkout.start(largest)  # Azurite enforces Azure's limit, so this proves it fits
+
+    with pytest.raises(ValueError, match="too large to start on Azure"):
+        checkout.start({"blob": largest["blob"] + "x"})
+    assert start_queue.started() == [(instance_id, largest)]
+
+
+def test_start_without_the_role_is_refused_by_storage(start_queue: StartQueue) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    expired = StaticTokenCredential(fake_storage_token(lifetime_s=-600))
+    client = az.workflow_client(start_queue.locator, credential=expired, **start_queue.azurite.client_options())
+    with pytest.raises(ClientAuthenticationError):
+        client.start({"x": 1})
+    assert start_queue.raw_messages() == []
+
+
+def test_runtime_workflow_starts_through_the_link_with_the_default_credential(
+    start_queue: StartQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a deployed function does: no credential or SDK option passed. The managed identity
+    # is replaced by the test credential and Azurite's certificate is trusted via the
+    # environment (azure-core's requests transport honours REQUESTS_CA_BUNDLE).
+    monkeypatch.setattr(az, "default_credential", lambda: start_queue.credential)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(start_queue.azurite.cert))
+    monkeypatch.setenv("OMNICLOUD_LINK_WORKFLOW_CHECKOUT", json.dumps(start_queue.locator))
+    clients._client.cache_clear()
+    try:
+        from components import runtime
+
+        instance_id = runtime.workflow("checkout").start({"via": "link"})
+    finally:
+        clients._client.cache_clear()
+    assert start_queue.started() == [(instance_id, {"via": "link"})]
+
+
+def test_start_messages_are_encoded_as_the_workflow_apps_host_json_decodes_them() -> None:
+    from components.runtime.adapters import azure_workflow
+
+    host = json.loads(azure_workflow.entry_files()["host.json"])
+    assert host["extensions"]["queues"]["messageEncoding"] == az.START_MESSAGE_ENCODING == "none"
 
 
 # --- Service Bus (no emulator: the SDK objects the client builds and reads) ----------------------

@@ -1,5 +1,8 @@
-"""The GCP runtime clients against Google's own emulators (Pub/Sub, Firestore), and the
-Eventarc publishing client against a loopback endpoint (Eventarc has no emulator)."""
+"""The GCP runtime clients against Google's own emulators (Pub/Sub, Firestore), the Eventarc
+publishing client against a loopback endpoint (Eventarc has no emulator), and the Workflows
+client against a loopback gRPC server of the Executions service: no Workflows emulator speaks
+gRPC, and ``google-cloud-workflows`` has no REST transport for executions (the
+``workflows-emulator`` package serves only REST)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import http.server
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,11 +19,11 @@ from typing import Any
 import pytest
 
 from components.runtime.adapters import gcp as adapter
-from components.runtime.clients import ConditionFailed, LinkNotFound, Sort
+from components.runtime.clients import ConditionFailed, LinkNotFound, Sort, WorkflowClient
 from components.runtime.clients import gcp as clients
 from components.runtime.clients import queue as linked_queue
 from components.runtime.clients import table as linked_table
-from components.runtime.clients.gcp import EventarcBus, FirestoreTable, PubSubBus, PubSubQueue
+from components.runtime.clients.gcp import EventarcBus, FirestoreTable, PubSubBus, PubSubQueue, WorkflowsExecutions
 from tests.runtime.gcp_emulators import (  # noqa: F401 - fixtures
     PROJECT,
     Emulator,
@@ -624,6 +628,163 @@ def test_prefix_end_is_the_next_string_after_the_prefix() -> None:
     assert clients._prefix_end("") is None
 
 
+# --- Workflows -------------------------------------------------------------------------------
+
+WORKFLOW = f"projects/{PROJECT}/locations/europe-west1/workflows/checkout"
+CREATE_EXECUTION = "/google.cloud.workflows.executions.v1.Executions/CreateExecution"
+
+
+class ExecutionsRecorder:
+    """The Workflow Executions gRPC service on 127.0.0.1: records each ``CreateExecution``
+    (the request as the SDK's own message type, and its metadata) and answers as the service
+    does, with the new execution (``<workflow>/executions/<uuid>``, state ACTIVE) or, when
+    ``fail_with`` is set, that status."""
+
+    def __init__(self) -> None:
+        from concurrent import futures
+
+        import grpc
+        from google.cloud.workflows.executions_v1 import CreateExecutionRequest, Execution
+
+        self.calls: list[tuple[Any, dict[str, str]]] = []
+        self.fail_with: Any = None
+        recorder = self
+
+        def create_execution(request: Any, context: Any) -> Any:
+            recorder.calls.append((request, dict(context.invocation_metadata())))
+            if recorder.fail_with is not None:
+                context.abort(recorder.fail_with, f"Resource '{request.parent}' was not found")
+            return Execution(
+                name=f"{request.parent}/executions/{uuid.uuid4()}",
+                argument=request.execution.argument,
+                state=Execution.State.ACTIVE,
+                workflow_revision_id="000001-abc",
+            )
+
+        service, method = CREATE_EXECUTION.strip("/").split("/")
+        handler = grpc.unary_unary_rpc_method_handler(
+            create_execution,
+            request_deserializer=CreateExecutionRequest.deserialize,
+            response_serializer=Execution.serialize,
+        )
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {method: handler}),))
+        self.port = self._server.add_insecure_port("127.0.0.1:0")
+        self._server.start()
+
+    def sdk_client(self) -> Any:
+        """The official ``ExecutionsClient`` with its gRPC transport on a channel to this server."""
+        import grpc
+        from google.cloud.workflows.executions_v1 import ExecutionsClient
+        from google.cloud.workflows.executions_v1.services.executions.transports import ExecutionsGrpcTransport
+
+        channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        return ExecutionsClient(transport=ExecutionsGrpcTransport(channel=channel))
+
+    def stop(self) -> None:
+        self._server.stop(grace=None)
+
+
+@pytest.fixture
+def executions() -> Iterator[ExecutionsRecorder]:
+    recorder = ExecutionsRecorder()
+    try:
+        yield recorder
+    finally:
+        recorder.stop()
+
+
+def workflow_locator() -> dict[str, Any]:
+    return {"kind": "workflow", "cloud": "gcp", "name": "checkout", "id": WORKFLOW}
+
+
+def test_start_creates_an_execution_with_the_input_as_its_argument(executions: ExecutionsRecorder) -> None:
+    checkout = WorkflowsExecutions(workflow_locator(), client=executions.sdk_client())
+    order = {"order": {"id": "o-1", "lines": [{"sku": "a", "qty": 2}], "total": 9.5, "gift": None}, "note": "Zoë"}
+
+    name = checkout.start(order)
+
+    [(request, metadata)] = executions.calls
+    assert request.parent == WORKFLOW
+    assert json.loads(request.execution.argument) == order
+    # Only the argument is set: the latest revision runs, at the workflow's own call-log level.
+    assert (request.execution.name, request.execution.call_log_level, request.execution.labels) == ("", 0, {})
+    # The routing header the front end routes on (the gRPC form of the REST path's parent).
+    assert metadata["x-goog-request-params"] == "parent=" + WORKFLOW
+    assert name.startswith(WORKFLOW + "/executions/")
+    assert str(uuid.UUID(name.rsplit("/", 1)[1])) == name.rsplit("/", 1)[1]
+
+
+def test_each_start_is_a_new_execution_and_no_input_is_an_empty_object(executions: ExecutionsRecorder) -> None:
+    checkout = WorkflowsExecutions(workflow_locator(), client=executions.sdk_client())
+
+    first, second = checkout.start(), checkout.start({"n": 2})
+
+    assert first != second
+    assert [json.loads(request.execution.argument) for request, _ in executions.calls] == [{}, {"n": 2}]
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ([1, 2], TypeError, "JSON object"),
+        ({1: "a"}, TypeError, "keys are strings"),
+        ({"x": float("inf")}, ValueError, "infinities"),
+        ({"x": object()}, TypeError, "must be JSON"),
+    ],
+)
+def test_input_that_is_not_a_json_object_is_rejected_before_any_request(
+    executions: ExecutionsRecorder, bad: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        WorkflowsExecutions(workflow_locator(), client=executions.sdk_client()).start(bad)
+    assert executions.calls == []
+
+
+def test_start_of_a_missing_workflow_raises_the_service_error(executions: ExecutionsRecorder) -> None:
+    import grpc
+    from google.api_core import exceptions
+
+    executions.fail_with = grpc.StatusCode.NOT_FOUND
+    with pytest.raises(exceptions.NotFound, match="was not found"):
+        WorkflowsExecutions(workflow_locator(), client=executions.sdk_client()).start({"x": 1})
+    assert len(executions.calls) == 1  # CreateExecution is not retried: a retry could start it twice
+
+
+def test_a_locator_without_a_workflow_full_name_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="not a workflow's full name"):
+        WorkflowsExecutions({"name": "checkout", "id": "checkout"})
+
+
+def test_runtime_workflow_finds_the_gcp_client_from_the_link(
+    executions: ExecutionsRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+
+    from google.cloud.workflows import executions_v1
+
+    from components import runtime
+    from components.runtime import clients as runtime_clients
+
+    # The client the runtime builds itself (ExecutionsClient(), default credentials), with
+    # only its transport swapped for a channel to the recorder.
+    transport = executions.sdk_client().transport
+    monkeypatch.setattr(
+        executions_v1, "ExecutionsClient", functools.partial(executions_v1.ExecutionsClient, transport=transport)
+    )
+    monkeypatch.setenv("OMNICLOUD_LINK_WORKFLOW_CHECKOUT", json.dumps(workflow_locator()))
+    runtime_clients._client.cache_clear()
+    try:
+        checkout = runtime.workflow("checkout")
+        name = checkout.start({"via": "link"})
+    finally:
+        runtime_clients._client.cache_clear()
+    assert isinstance(checkout, WorkflowClient) and isinstance(checkout, WorkflowsExecutions)
+    [(request, _)] = executions.calls
+    assert (request.parent, json.loads(request.execution.argument)) == (WORKFLOW, {"via": "link"})
+    assert name.startswith(WORKFLOW + "/executions/")
+
+
 # --- cold start -----------------------------------------------------------------------------
 
 
@@ -632,7 +793,10 @@ def test_importing_the_gcp_clients_loads_no_sdk() -> None:
 
     loaded = newly_imported(
         "components.runtime.clients.gcp",
-        then="components.runtime.clients.gcp.table_client({'project': 'p', 'collection': 'c', 'partition_key': 'pk'})",
+        then=(
+            "components.runtime.clients.gcp.table_client({'project': 'p', 'collection': 'c', 'partition_key': 'pk'}); "
+            "components.runtime.clients.gcp.workflow_client({'id': 'projects/p/locations/r/workflows/w'})"
+        ),
     )
     # Building a client is free too: the SDK is imported on first use.
     assert matching(loaded, (*HEAVY, "google", "grpc")) == []

@@ -2,171 +2,27 @@
 triggered by real event source mappings (SQS with partial-batch failures and redrive;
 DynamoDB Streams) and by an EventBridge rule, writing to DynamoDB through the runtime clients.
 
-ministack (PyPI, a pure-Python AWS emulator) pins its own botocore, so it lives in its own
-virtualenv: ``$OMNICLOUD_MINISTACK_VENV`` or ``<repo>/.venv-ministack``, created on first use
-with ``python3 -m venv`` + ``pip install ministack==1.5.33 boto3`` (CI creates it beforehand). boto3 is
-installed beside it because ministack runs a Python function's code with its own interpreter,
-and the real Lambda Python runtime ships boto3: the archive, like a real one, does not vendor
-it. The server is bound to 127.0.0.1 on a free port and stopped after the session.
+The emulator (its own virtualenv, one server per session) and the deploy helpers live in
+:mod:`tests.runtime.ministack`; its ``ministack`` and ``cloud`` fixtures are registered for the
+whole suite by ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from components.packaging import ArchiveSpec, Vendored, build_archive
 from components.runtime.clients import aws as aws_clients
-from tests.conftest import REPO_ROOT
-from tests.runtime.emulators import emulator_missing, free_port
-
-from .aws_emulators import REGION, point_boto3_at, unique
+from tests.runtime.aws_emulators import REGION, unique
+from tests.runtime.ministack import archive, create_function, create_role, eventually
 
 pytestmark = pytest.mark.slow
-
-ADAPTER = "components.runtime.adapters.aws.handler"
-RUNTIME = "python3.11"
-T = TypeVar("T")
-
-
-# --- the emulator ---------------------------------------------------------------------------
-
-
-def ministack_venv() -> Path:
-    return Path(os.environ.get("OMNICLOUD_MINISTACK_VENV") or REPO_ROOT / ".venv-ministack")
-
-
-MINISTACK_REQUIREMENTS = ("ministack==1.5.33", "boto3")
-"""What the emulator's venv holds. ministack is pinned because the behaviour these tests rely
-on (event source mappings, partial-batch responses, redrive) is the emulator's, and it changes
-often; boto3 resolves to the release matching ministack's pinned botocore."""
-
-
-def ensure_ministack(venv: Path) -> Path:
-    """The ``ministack`` executable of ``venv``, installing ministack and boto3 there if missing."""
-    executable = venv / "bin" / "ministack"
-    python = venv / "bin" / "python"
-    if executable.exists() and _imports(python, "boto3"):
-        return executable
-    try:
-        if not python.exists():
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
-        # One resolver run for both, so boto3 cannot move ministack's pinned botocore.
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", *MINISTACK_REQUIREMENTS],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        detail = getattr(exc, "stderr", "") or ""
-        emulator_missing(f"could not install {' '.join(MINISTACK_REQUIREMENTS)} into {venv}: {exc} {detail[-2000:]}")
-    if not executable.exists():
-        emulator_missing(f"{executable} missing after installing {' '.join(MINISTACK_REQUIREMENTS)}")
-    return executable
-
-
-def _imports(python: Path, module: str) -> bool:
-    result = subprocess.run([str(python), "-c", f"import {module}"], capture_output=True, timeout=60, check=False)
-    return result.returncode == 0
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"ministack exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_ministack/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"ministack not ready after {timeout_s}s:\n{log.read_text()[-4000:]}")
-
-
-@pytest.fixture(scope="session")
-def ministack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a ministack server on 127.0.0.1 for this session."""
-    executable = ensure_ministack(ministack_venv())
-    work = tmp_path_factory.mktemp("ministack")
-    port = free_port()
-    log = work / "ministack.log"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(work),
-        # Its pid file and Lambda code directories go under TMPDIR, its state under STATE_DIR:
-        # both inside this session's temporary directory.
-        "TMPDIR": str(work),
-        "STATE_DIR": str(work / "state"),
-        "BIND_HOST": "127.0.0.1",
-        "GATEWAY_PORT": str(port),
-        "MINISTACK_REGION": REGION,
-        "LOG_LEVEL": "INFO",
-    }
-    with log.open("wb") as sink:
-        # Its own session, so teardown can stop the Lambda worker processes it spawns too.
-        process = subprocess.Popen(
-            [str(executable)], env=env, cwd=work, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, process, log)
-        yield url
-    finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-    except ProcessLookupError:
-        pass
-
-
-@pytest.fixture
-def cloud(ministack: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Any]:
-    """boto3 client factory against ministack (the runtime clients find it the same way)."""
-    point_boto3_at(monkeypatch, ministack)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.delenv("AWS_SESSION_TOKEN")
-
-    def client(service: str) -> Any:
-        import boto3
-
-        return boto3.session.Session(region_name=REGION).client(service, endpoint_url=ministack)
-
-    return client
-
-
-def eventually(probe: Callable[[], T | None], *, timeout_s: float = 60, what: str) -> T:
-    """Poll ``probe`` until it returns something truthy (bounded in time)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-
 
 # --- the app --------------------------------------------------------------------------------
 
@@ -242,20 +98,6 @@ def write_app(root: Path) -> None:
     (package / "listener.py").write_text(LISTENER)
 
 
-def archive(root: Path, handler: str) -> bytes:
-    built = build_archive(
-        ArchiveSpec(
-            handler=handler,
-            dependencies=Vendored(platforms=("manylinux2014_x86_64",), python_version="3.11"),
-        ),
-        root=root,
-    )
-    assert "components/runtime/adapters/aws.py" in built.files
-    assert "components/runtime/clients/aws.py" in built.files
-    assert f"{handler.rsplit('.', 1)[0].replace('.', '/')}.py" in built.files
-    return built.path.read_bytes()
-
-
 def create_table(client: Callable[[str], Any], *, sort_key: bool, stream: bool) -> dict[str, Any]:
     ddb = client("dynamodb")
     name = unique("orders")
@@ -308,48 +150,6 @@ def create_queue(client: Callable[[str], Any], *, max_receive_count: int) -> dic
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return {"kind": "queue", "cloud": "aws", "name": "jobs", "url": url, "arn": arn, "region": REGION,
             "fifo": False, "dlq_url": dlq_url}  # fmt: skip
-
-
-def create_role(client: Callable[[str], Any]) -> str:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    return client("iam").create_role(RoleName=unique("fn-role"), AssumeRolePolicyDocument=json.dumps(trust))["Role"][
-        "Arn"
-    ]
-
-
-def create_function(
-    client: Callable[[str], Any], ministack: str, *, code: bytes, handler: str, role: str, env: dict[str, str]
-) -> str:
-    name = unique(handler.rsplit(".", 2)[-2])
-    lam = client("lambda")
-    lam.create_function(
-        FunctionName=name,
-        Runtime=RUNTIME,
-        Role=role,
-        Handler=ADAPTER,
-        Code={"ZipFile": code},
-        Timeout=30,
-        Environment={
-            "Variables": {
-                "OMNICLOUD_HANDLER": handler,
-                "OMNICLOUD_CLOUD": "aws",
-                # boto3 inside the function talks to the emulator, like every SDK client here.
-                "AWS_ENDPOINT_URL": ministack,
-                **env,
-            }
-        },
-    )
-    eventually(
-        lambda: lam.get_function_configuration(FunctionName=name).get("State") == "Active",
-        timeout_s=30,
-        what=f"function {name} to become Active",
-    )
-    return name
 
 
 def items(client: Callable[[str], Any], table: dict[str, Any]) -> list[dict[str, Any]]:

@@ -253,3 +253,73 @@ def test_unknown_event_shape_raises_value_error(user_app: UserApp, event: dict) 
     with pytest.raises(ValueError, match="unrecognised Lambda event"):
         aws.handler(event, LAMBDA_CONTEXT)
     assert user_app.name not in sys.modules  # the user's handler was never even loaded
+
+
+# --- workflow tasks (Step Functions' lambda:invoke payload) -----------------------------------
+
+
+def task_event(input: Any, step: str = "reserve") -> dict[str, Any]:
+    """What the compiled ASL sends as ``Payload`` (providers.aws.asl)."""
+    return {"omnicloud": {"kind": "workflow-task", "workflow": "checkout", "step": step}, "input": input}
+
+
+@pytest.fixture
+def task_handler(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Select one of the golden workflows' task handlers as the function's handler."""
+    from components.runtime import env, handler
+
+    def select(name: str) -> None:
+        monkeypatch.setenv(env.HANDLER, f"tests.workflow.handlers.{name}")
+        monkeypatch.setenv(env.FUNCTION, "worker")
+        handler._clear_cache()
+
+    yield select
+    handler._clear_cache()
+
+
+def test_task_input_reaches_the_handler_and_its_json_output_is_the_lambda_result(task_handler: Any) -> None:
+    task_handler("echo")
+    assert aws.handler(task_event({"order": {"id": "o-1"}, "n": [1, 2]}), LAMBDA_CONTEXT) == {
+        "order": {"id": "o-1"},
+        "n": [1, 2],
+    }
+    task_handler("add")
+    assert aws.handler(task_event({"a": 2, "b": 3}), LAMBDA_CONTEXT) == 5  # a scalar output, unwrapped
+
+
+def test_task_handler_gets_a_portable_context(user_app: UserApp) -> None:
+    event = task_event({"path": "/ignored"})
+    with pytest.raises(Exception) as raised:  # the sample app's handle expects an HttpRequest
+        aws.handler(event, LAMBDA_CONTEXT)
+    assert type(raised.value).__name__ == "AttributeError"
+    [(received, ctx)] = user_app.calls
+    assert received == {"path": "/ignored"}  # the envelope's input, nothing else
+    assert (ctx.function, ctx.cloud, ctx.invocation_id) == ("api", "aws", LAMBDA_CONTEXT.aws_request_id)
+
+
+def test_task_failed_becomes_an_exception_named_by_the_portable_error(
+    task_handler: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    task_handler("fail")
+    with pytest.raises(Exception) as raised:
+        aws.handler(task_event({"error": "PaymentDeclined", "cause": "card expired"}, step="charge"), LAMBDA_CONTEXT)
+    # The Lambda Python runtime reports errorType = type(e).__name__, errorMessage = str(e).
+    assert (type(raised.value).__name__, str(raised.value)) == ("PaymentDeclined", "card expired")
+    record = next(r for r in caplog.records if "workflow task failed" in r.getMessage())
+    assert "PaymentDeclined" in record.getMessage() and "step=charge" in record.getMessage()
+    assert record.exc_info is not None  # the traceback is logged
+
+
+def test_a_plain_exception_keeps_its_class_name_and_message(task_handler: Any) -> None:
+    task_handler("boom")
+    with pytest.raises(Exception) as raised:
+        aws.handler(task_event({"message": "bad sku 'x'"}), LAMBDA_CONTEXT)
+    assert (type(raised.value).__name__, str(raised.value)) == ("ValueError", "bad sku 'x'")
+    assert isinstance(raised.value.__cause__, ValueError)  # the original, chained for the logs
+
+
+def test_a_task_envelope_is_recognised_before_any_other_shape(task_handler: Any) -> None:
+    task_handler("echo")
+    # An input that looks like another event is still just the task's input.
+    sqs_like = {"Records": [{"eventSource": "aws:sqs", "messageId": "m", "eventSourceARN": "arn"}]}
+    assert aws.handler(task_event(sqs_like), LAMBDA_CONTEXT) == sqs_like

@@ -77,7 +77,7 @@ def http_request(method: str, url: str, body: bytes = b"", **headers: str) -> fu
 def test_http_trigger_is_a_catch_all_route_with_the_right_auth_level(http: str, level: str) -> None:
     fns = functions_by_name(azure.build_app(http=http, schedule=None))
 
-    assert list(fns) == [azure.HTTP_FUNCTION]
+    assert sorted(fns) == sorted([azure.HTTP_FUNCTION, azure.TASK_FUNCTION])
     trigger = bindings(fns[azure.HTTP_FUNCTION])["httpTrigger"]
     assert trigger["route"] == "{*path}"
     assert trigger["authLevel"] == level
@@ -88,16 +88,16 @@ def test_http_trigger_is_a_catch_all_route_with_the_right_auth_level(http: str, 
 def test_timer_trigger_uses_the_ncrontab_schedule_with_monitoring() -> None:
     fns = functions_by_name(azure.build_app(http=None, schedule=NCRONTAB))
 
-    assert list(fns) == [azure.TIMER_FUNCTION]
+    assert sorted(fns) == sorted([azure.TIMER_FUNCTION, azure.TASK_FUNCTION])
     trigger = bindings(fns[azure.TIMER_FUNCTION])["timerTrigger"]
     assert trigger["schedule"] == NCRONTAB
     assert trigger["runOnStartup"] is False
     assert trigger["useMonitor"] is True
 
 
-def test_http_and_schedule_together_register_two_functions() -> None:
+def test_http_and_schedule_together_register_both_beside_the_task_route() -> None:
     fns = functions_by_name(azure.build_app(http="public", schedule=NCRONTAB))
-    assert sorted(fns) == sorted([azure.HTTP_FUNCTION, azure.TIMER_FUNCTION])
+    assert sorted(fns) == sorted([azure.HTTP_FUNCTION, azure.TIMER_FUNCTION, azure.TASK_FUNCTION])
 
 
 def test_entry_functions_annotate_with_real_azure_types_for_worker_binding() -> None:

@@ -179,15 +179,15 @@ def test_each_descriptor_registers_its_own_function_beside_http_and_timer(
     set_triggers(monkeypatch, queue_descriptor(), queue_descriptor(name="one-off", queue="q2"), BUS, TABLE)
     app = azure.build_app(http="public", schedule="0 0 2 * * *")
     assert sorted(functions(app)) == sorted(
-        ["http", "timer", "queue_jobs", "queue_one_off", "bus_on_order", "table_orders"]
+        ["http", "timer", "call_task", "queue_jobs", "queue_one_off", "bus_on_order", "table_orders"]
     )
 
 
 def test_no_triggers_setting_registers_no_trigger_function(user: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(azure.TRIGGERS_ENV, raising=False)
-    assert list(functions(azure.build_app(http="public", schedule=None))) == ["http"]
+    assert sorted(functions(azure.build_app(http="public", schedule=None))) == ["call_task", "http"]
     monkeypatch.setenv(azure.TRIGGERS_ENV, "[]")
-    assert list(functions(azure.build_app(http="public", schedule=None))) == ["http"]
+    assert sorted(functions(azure.build_app(http="public", schedule=None))) == ["call_task", "http"]
 
 
 @pytest.mark.parametrize(

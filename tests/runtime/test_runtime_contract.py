@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
 
 import pytest
 
+from components import runtime
 from components.runtime import Context, HttpRequest, HttpResponse, Scheduled
+from components.runtime.clients import LinkNotFound, workflow_input
 from components.runtime.handler import (
     HandlerLoadError,
     call_http,
@@ -175,3 +178,29 @@ def test_missing_dependency_inside_user_module_is_not_reported_as_missing_handle
         load_handler("needs_dep.handle")
     assert type(info.value) is ModuleNotFoundError
     assert info.value.name == "not_installed_dep"
+
+
+@pytest.mark.parametrize(
+    ("kind", "variable"),
+    [
+        ("queue", "OMNICLOUD_LINK_QUEUE_NO_SUCH"),
+        ("bus", "OMNICLOUD_LINK_BUS_NO_SUCH"),
+        ("table", "OMNICLOUD_LINK_TABLE_NO_SUCH"),
+        ("workflow", "OMNICLOUD_LINK_WORKFLOW_NO_SUCH"),
+    ],
+)
+def test_a_client_of_an_unlinked_resource_names_the_missing_link(
+    kind: str, variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(LinkNotFound, match=rf"no {kind} 'no-such'.*{variable} is not set.*no-such\.allow"):
+        getattr(runtime, kind)("no-such")
+
+
+def test_workflow_input_is_a_plain_copy_of_a_json_object() -> None:
+    frozen = MappingProxyType({"order": {"lines": [1, 2]}})
+    document = workflow_input(frozen)
+    assert document == {"order": {"lines": [1, 2]}} and type(document) is dict
+    assert workflow_input(None) == {}
+    with pytest.raises(TypeError, match="not list"):
+        workflow_input([{"a": 1}])  # type: ignore[arg-type]

@@ -16,6 +16,12 @@ These event shapes reach it:
   ``batchItemFailures`` entry so Lambda retries from it (and not the records before it).
 * **EventBridge** (a rule's Lambda target) → :class:`Event`, rebuilt from the ``detail``
   that :class:`~components.runtime.clients.aws.EventBridgeBus` publishes.
+* **A workflow task** from Step Functions' ``lambda:invoke`` integration, the envelope
+  ``{"omnicloud": {"kind": "workflow-task", ...}, "input": ...}``
+  (:mod:`components.runtime.workflow.task`) → the handler is called with ``input`` and its
+  JSON output is the Lambda result. A handler's exception is re-raised as an exception whose
+  class name is the portable error name (``TaskFailed.error``, else the exception's class), so
+  Lambda's ``errorType`` is what the workflow's Retry and Catch match.
 
 Queue and table events name their source by ARN; ``OMNICLOUD_TRIGGERS`` (JSON, written by
 the deploy side) maps it to the component's logical name. Anything else raises
@@ -48,6 +54,7 @@ from components.runtime.adapters._common import (
 from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
 from components.runtime.handler import Handler, call_http, call_scheduled, failed_message_ids, load_handler
 from components.runtime.messages import ChangeKind, Event, QueueBatch, QueueMessage, TableChange
+from components.runtime.workflow.task import TaskCall, error_of, named_error, parse_task
 
 __all__ = [
     "TRIGGERS",
@@ -68,16 +75,19 @@ writes, so native source ARNs map back to logical component names."""
 log = logging.getLogger("omnicloud.runtime")
 
 
-def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any] | None:
+def handler(event: Mapping[str, Any], context: Any) -> Any:
     """The Lambda handler: translate, call the user's handler, translate back.
 
     Returns a Function URL response dict for HTTP events, ``{"batchItemFailures": [...]}``
-    for SQS and DynamoDB Streams batches, and None for scheduled and EventBridge events
-    (whose handler exceptions propagate, so Lambda's retry policy and DLQ apply).
+    for SQS and DynamoDB Streams batches, the handler's JSON output for a workflow task, and
+    None for scheduled and EventBridge events (whose handler exceptions propagate, so Lambda's
+    retry policy and DLQ apply).
 
     Raises:
         ValueError: the event has none of the shapes above, or names a queue or stream that
             ``OMNICLOUD_TRIGGERS`` does not list.
+        Exception: a workflow task's handler failed; the exception's class name is the
+            portable error name and its message the cause.
     """
     ctx = Context(
         function=function_name(getattr(context, "function_name", None)),
@@ -89,6 +99,9 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any] | None:
     if inner is not None:
         call_scheduled(load_handler(), to_scheduled(inner, ctx.function), ctx)
         return None
+    task = parse_task(event)
+    if task is not None:
+        return _handle_task(load_handler(), task, ctx)
     if _is_function_url_event(event):
         return to_function_url_response(call_http(load_handler(), to_http_request(event), ctx))
     source = _records_source(event)
@@ -104,9 +117,34 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any] | None:
     raise ValueError(
         f"unrecognised Lambda event (keys: {keys}); omnicloud handles Function URL payload "
         "format 2.0, its own EventBridge Scheduler input "
-        '{"omnicloud": {"kind": "scheduled", ...}}, SQS and DynamoDB Streams batches from an '
+        '{"omnicloud": {"kind": "scheduled", ...}}, workflow tasks {"omnicloud": {"kind": '
+        '"workflow-task", ...}, "input": ...}, SQS and DynamoDB Streams batches from an '
         "event source mapping, and EventBridge events"
     )
+
+
+# --- workflow tasks ------------------------------------------------------------------------
+
+
+def _handle_task(user: Handler, task: TaskCall, ctx: Context) -> Any:
+    """Call the handler with the task's input; fail with the portable error name.
+
+    Step Functions' ``lambda:invoke`` reports a function error as ``Error = errorType`` (the
+    raised exception's class name) and ``Cause`` = Lambda's error JSON, whose ``errorMessage``
+    is ``str(exception)``; the compiled ASL reads the cause back from there.
+    """
+    try:
+        return user(task.input, ctx)
+    except Exception as exc:
+        error, cause = error_of(exc)
+        log.exception(
+            "workflow task failed with %s (workflow=%s, step=%s, function=%s)",
+            error,
+            task.workflow,
+            task.step,
+            ctx.function,
+        )
+        raise named_error(error, cause) from exc
 
 
 def _is_function_url_event(event: object) -> bool:

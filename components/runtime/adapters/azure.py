@@ -14,6 +14,15 @@ The deployed package's ``function_app.py`` (rendered by :func:`entry_files`) is 
 * ``timer`` (when ``schedule`` is given): a timer trigger on the NCRONTAB expression the
   provider translated from the portable one; the handler sees the portable expression from
   ``OMNICLOUD_SCHEDULE``.
+* ``call_task`` (always): ``POST /_omnicloud/task``, the workflow task route
+  (:mod:`components.runtime.workflow.task`), with function-key auth even on a public app. The
+  handler is called with the envelope's ``input``; the reply is always ``200`` with
+  ``{"output": ...}`` or ``{"error", "cause"}`` (a body that is not a task envelope gets
+  ``400``). Its name is not ``omnicloud_task`` on purpose: the Functions host matches routes
+  in the order of the function names (sorted, case-insensitive) and, unlike ASP.NET Core,
+  does not rank a literal segment above the catch-all ``{*path}``; the name sorts before
+  ``http`` so the task route is tried first. Every other request to that path (any method
+  but POST) still reaches the catch-all.
 * one function per trigger descriptor in ``OMNICLOUD_TRIGGERS`` (a JSON list the deploy side
   writes into the app settings; read when the worker indexes the app):
 
@@ -70,6 +79,7 @@ from components.runtime.adapters._common import (
 from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
 from components.runtime.handler import Handler, call_http, call_scheduled, failed_message_ids, load_handler
 from components.runtime.messages import Event, QueueBatch, QueueMessage, TableChange
+from components.runtime.workflow.task import TASK_ROUTE, error_of, parse_task, task_reply
 
 if TYPE_CHECKING:
     import azure.functions
@@ -82,14 +92,18 @@ __all__ = [
     "REQUIREMENTS",
     "SERVICE_BUS_CONNECTION",
     "SETTLEMENT_REQUIREMENT",
+    "TASK_FUNCTION",
     "TIMER_FUNCTION",
     "TRIGGERS_ENV",
     "BatchFailed",
     "build_app",
     "entry_files",
+    "entry_module",
     "failed_message_ids",
+    "host_settings",
     "queue_message_from_binding",
     "queue_message_from_sdk",
+    "run_task",
     "to_azure_response",
     "to_event",
     "to_http_request",
@@ -105,6 +119,9 @@ HTTP_FUNCTION = "http"
 """Azure function name of the HTTP entry (what function keys are scoped to)."""
 TIMER_FUNCTION = "timer"
 """Azure function name of the timer entry."""
+TASK_FUNCTION = "call_task"
+"""Azure function name of the workflow task route; it must sort before :data:`HTTP_FUNCTION`
+(see the module docstring)."""
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 HTTP_ROUTE = "{*path}"
 _AUTH_LEVELS = {"public": "ANONYMOUS", "private": "FUNCTION"}
@@ -174,6 +191,12 @@ def build_app(http: str | None, schedule: str | None) -> "azure.functions.Functi
             response = call_http(load_handler(), to_http_request(req), ctx)
             return to_azure_response(response)
 
+    @app.function_name(TASK_FUNCTION)
+    @app.route(route=TASK_ROUTE.lstrip("/"), methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+    def task_entry(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+        status, body = run_task(req.get_body(), _context(context))
+        return func.HttpResponse(body, status_code=status, mimetype="application/json")
+
     if schedule is not None:
 
         @app.function_name(TIMER_FUNCTION)
@@ -186,6 +209,31 @@ def build_app(http: str | None, schedule: str | None) -> "azure.functions.Functi
     for descriptor in triggers:
         _REGISTER[descriptor["kind"]](app, descriptor)
     return app
+
+
+def run_task(body: bytes, ctx: Context) -> tuple[int, bytes]:
+    """Answer one workflow task request: ``(status, JSON body)``.
+
+    ``200`` with :func:`~components.runtime.workflow.task.task_reply`'s body whatever the handler
+    did (its exception becomes ``{"error", "cause"}``, as does an output that is not JSON), so a
+    handler's error is never mistaken for a platform failure; ``400`` when the body is not a task
+    envelope (a caller bug, which the caller reports as a failed invocation).
+    """
+    try:
+        call = parse_task(json.loads(body or b"null"))
+    except ValueError:
+        call = None
+    if call is None:
+        reply = task_reply(error=("InvalidTaskEnvelope", f"POST {TASK_ROUTE} takes a workflow task envelope"))
+        return 400, json.dumps(reply).encode()
+    try:
+        # Serialised inside the try: an output JSON cannot carry fails the task, not the route.
+        return 200, json.dumps(task_reply(load_handler()(call.input, ctx))).encode()
+    except Exception as exc:
+        log.exception(
+            "workflow task failed (workflow=%s, step=%s, function=%s)", call.workflow, call.step, ctx.function
+        )
+        return 200, json.dumps(task_reply(error=error_of(exc))).encode()
 
 
 def _portable_schedule() -> str:
@@ -635,13 +683,30 @@ def entry_files(http: str | None, ncrontab: str | None, *, function_timeout_s: i
         ValueError: an argument is malformed (caught at deploy time rather than at indexing).
     """
     _check_args(http, ncrontab)
-    function_app = (
+    function_app = entry_module("components.runtime.adapters.azure", f"build_app(http={http!r}, schedule={ncrontab!r})")
+    host = host_settings(function_timeout_s=function_timeout_s)
+    return {"function_app.py": function_app, "host.json": json.dumps(host, indent=2) + "\n"}
+
+
+def entry_module(module: str, call: str) -> str:
+    """The text of a generated ``function_app.py``: ``app = <call>`` from ``module``."""
+    builder = call.split("(", 1)[0]
+    return (
         '"""Azure Functions entry point, generated by omnicloud: do not edit."""\n'
         "\n"
-        "from components.runtime.adapters.azure import build_app\n"
+        f"from {module} import {builder}\n"
         "\n"
-        f"app = build_app(http={http!r}, schedule={ncrontab!r})\n"
+        f"app = {call}\n"
     )
+
+
+def host_settings(*, function_timeout_s: int | None = None) -> dict[str, Any]:
+    """The ``host.json`` every omnicloud app starts from: extension bundle v4, no ``/api`` route
+    prefix and, when given, the per-invocation ``functionTimeout``.
+
+    Raises:
+        ValueError: ``function_timeout_s`` is below 1.
+    """
     host: dict[str, Any] = {
         "version": "2.0",
         "extensionBundle": {
@@ -657,4 +722,4 @@ def entry_files(http: str | None, ncrontab: str | None, *, function_timeout_s: i
             raise ValueError(f"function_timeout_s must be >= 1, got {function_timeout_s}")
         hours, rest = divmod(function_timeout_s, 3600)
         host["functionTimeout"] = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
-    return {"function_app.py": function_app, "host.json": json.dumps(host, indent=2) + "\n"}
+    return host

@@ -14,6 +14,11 @@ request:
 * ``POST /_omnicloud/bus/<bus>/<subscription>``: a CloudEvent — delivered by an Eventarc
   Advanced pipeline over HTTP (binary or structured content mode) or wrapped in a Pub/Sub
   push message — becomes an :class:`Event`; an exception answers 500 so it is retried.
+* ``POST /_omnicloud/task``: a workflow task (:mod:`components.runtime.workflow.task`), the
+  envelope as JSON body. The handler is called with its ``input``; the answer is always ``200``
+  with ``{"output": ...}`` or ``{"error", "cause"}`` (an exception, or an output that is not
+  JSON), so Cloud Workflows tells a handler's error from a platform failure (a non-2xx status or
+  a timeout); a body that is not a task envelope gets ``400``.
 * ``POST /_omnicloud/table/<table>``: an Eventarc Firestore trigger's
   ``google.cloud.firestore.document.v1.*`` CloudEvent (data as JSON, or protobuf
   ``DocumentEventData`` decoded with the ``google-events`` package) becomes a
@@ -27,7 +32,8 @@ the internal routes, so there the caller's Google OIDC token is verified (signat
 email = the expected service account, audience = this host, or for internal routes also
 this host plus the path); a call that fails is refused with 403. The scheduler's identity is
 ``OMNICLOUD_SCHEDULER_IDENTITY``; an internal route's is the ``"identity"`` of its descriptor
-in ``OMNICLOUD_TRIGGERS``. A private function's caller has already passed Cloud Run's IAM
+in ``OMNICLOUD_TRIGGERS``; the task route's are the workflows' service accounts listed in
+``OMNICLOUD_TASK_CALLERS``. A private function's caller has already passed Cloud Run's IAM
 check (which also strips the token's signature, so it could not be verified again).
 
 flask is imported lazily (functions-framework has already loaded it by the time a request
@@ -42,7 +48,7 @@ import functools
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +69,7 @@ from components.runtime.adapters._common import (
 from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
 from components.runtime.handler import Handler, call_http, call_scheduled, failed_message_ids, load_handler
 from components.runtime.messages import ChangeKind, Event, QueueBatch, QueueMessage, TableChange
+from components.runtime.workflow.task import TASK_ROUTE, error_of, parse_task, task_reply
 
 if TYPE_CHECKING:
     import flask
@@ -71,13 +78,16 @@ __all__ = [
     "ENTRY_POINT",
     "INTERNAL_PREFIX",
     "TRIGGERS",
+    "caller_in",
     "caller_is",
     "document_fields",
     "entry",
     "entry_files",
     "failed_message_ids",
     "firestore_value",
+    "run_task",
     "scheduler_call_is_authentic",
+    "task_callers",
     "to_event",
     "to_flask_response",
     "to_http_request",
@@ -158,14 +168,25 @@ def scheduler_call_is_authentic(headers: Mapping[str, str]) -> bool:
 def caller_is(headers: Mapping[str, str], expected: str | None, path: str | None = None) -> bool:
     """Whether the request carries a valid Google OIDC token of service account ``expected``.
 
+    See :func:`caller_in`; ``headers`` has lower-cased names.
+    """
+    if not expected:
+        return False
+    return caller_in(headers, (expected,), path)
+
+
+def caller_in(headers: Mapping[str, str], allowed: Collection[str], path: str | None = None) -> bool:
+    """Whether the request carries a valid Google OIDC token of one of the ``allowed`` accounts.
+
     The token must be signed by Google (checked against :data:`GOOGLE_OIDC_CERTS_URL`),
-    unexpired, issued by Google, for a verified ``email`` equal to ``expected``, and meant for
-    this function: audience ``https://<host>`` or, when ``path`` is given,
-    ``https://<host><path>`` (Pub/Sub push and Eventarc put either, depending on whether the
-    subscription names an audience). ``headers`` has lower-cased names.
+    unexpired, issued by Google, for a verified ``email`` in ``allowed``, and meant for this
+    function: audience ``https://<host>`` or, when ``path`` is given, ``https://<host><path>``
+    (Pub/Sub push and Eventarc put either, depending on whether the subscription names an
+    audience; Cloud Workflows' OIDC audience defaults to the full URL it calls). ``headers`` has
+    lower-cased names.
     """
     scheme, _, token = headers.get("authorization", "").partition(" ")
-    if not expected or scheme.lower() != "bearer" or not token:
+    if not allowed or scheme.lower() != "bearer" or not token:
         return False
     # Imported only here: a public function with triggers or a schedule ships google-auth.
     from google.auth.transport import requests as google_requests
@@ -181,7 +202,7 @@ def caller_is(headers: Mapping[str, str], expected: str | None, path: str | None
         audiences.add((origin + path).rstrip("/"))
     return (
         claims.get("iss") in GOOGLE_ISSUERS
-        and claims.get("email") == expected
+        and claims.get("email") in allowed
         and claims.get("email_verified") is True
         and str(claims.get("aud", "")).rstrip("/") in audiences
     )
@@ -226,8 +247,10 @@ def trigger(kind: str, name: str, subscription: str | None = None) -> Mapping[st
 # --- internal routes -----------------------------------------------------------------------
 
 
-def _internal(request: flask.Request, headers: Mapping[str, str], ctx: Context) -> tuple[str, int]:
-    """Route a trigger delivery under :data:`INTERNAL_PREFIX`."""
+def _internal(request: flask.Request, headers: Mapping[str, str], ctx: Context) -> flask.Response | tuple[str, int]:
+    """Route a trigger delivery or a workflow task under :data:`INTERNAL_PREFIX`."""
+    if request.path == TASK_ROUTE:
+        return _task(request, headers, ctx)
     parts = request.path[len(INTERNAL_PREFIX) :].split("/")
     match parts:
         case ["queue", name] if name:
@@ -281,6 +304,69 @@ def _deliver(user: Handler, event: QueueBatch | Event | TableChange, ctx: Contex
         )
         return _RETRY
     return _ACK
+
+
+# --- workflow tasks ------------------------------------------------------------------------
+
+
+def task_callers() -> tuple[str, ...]:
+    """The service accounts allowed to call the task route of a public function.
+
+    From ``OMNICLOUD_TASK_CALLERS`` (a JSON list of emails); unreadable means nobody.
+    """
+    return _parse_callers(os.environ.get(env.TASK_CALLERS, "[]"))
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_callers(raw: str) -> tuple[str, ...]:
+    try:
+        parsed = json.loads(raw or "[]")
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
+        log.error("%s is not a JSON list of emails; no workflow may call this function", env.TASK_CALLERS)
+        return ()
+    return tuple(parsed)
+
+
+def _task(request: flask.Request, headers: Mapping[str, str], ctx: Context) -> flask.Response | tuple[str, int]:
+    if request.method != "POST":
+        return "method not allowed", 405
+    if _is_public() and not caller_in(headers, task_callers(), request.path):
+        return "forbidden", 403
+    status, body = run_task(request.get_data(cache=True), ctx)
+    from flask import Response
+
+    return Response(response=body, status=status, mimetype="application/json")
+
+
+def run_task(body: bytes, ctx: Context) -> tuple[int, bytes]:
+    """Answer one workflow task request: ``(status, JSON body)``.
+
+    ``200`` with :func:`~components.runtime.workflow.task.task_reply`'s body whatever the
+    handler did (its exception, or an output that is not JSON, becomes ``{"error", "cause"}``),
+    so a handler's error is never mistaken for a platform failure; ``400`` when the body is not
+    a task envelope (a caller bug, which the workflow reports as a failed call).
+    """
+    try:
+        call = parse_task(json.loads(body or b"null"))
+    except ValueError:
+        call = None
+    if call is None:
+        reply = task_reply(error=("InvalidTaskEnvelope", f"POST {TASK_ROUTE} takes a workflow task envelope"))
+        return 400, json.dumps(reply).encode()
+    try:
+        # Serialised inside the try: an output JSON cannot carry fails the task, not the route.
+        return 200, json.dumps(task_reply(load_handler()(call.input, ctx))).encode()
+    except Exception as exc:
+        log.exception(
+            "workflow task failed (workflow=%s, step=%s, function=%s invocation=%s)",
+            call.workflow,
+            call.step,
+            ctx.function,
+            ctx.invocation_id,
+        )
+        return 200, json.dumps(task_reply(error=error_of(exc))).encode()
 
 
 # --- Pub/Sub push --------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Clients for linked resources, the same API on every cloud.
 
-``runtime.queue("jobs")``, ``runtime.bus("events")`` and ``runtime.table("orders")`` read the
-locator a link injected (``OMNICLOUD_LINK_<KIND>_<NAME>``, see :mod:`components.links`) and
-return the client of the cloud named in it, built on that cloud's official SDK, imported
-only then. One backend module per cloud: :mod:`.aws`, :mod:`.azure`, :mod:`.gcp`
-(and :mod:`.local`), each defining ``queue_client(locator)``, ``bus_client(locator)`` and
-``table_client(locator)``.
+``runtime.queue("jobs")``, ``runtime.bus("events")``, ``runtime.table("orders")`` and
+``runtime.workflow("checkout")`` read the locator a link injected
+(``OMNICLOUD_LINK_<KIND>_<NAME>``, see :mod:`components.links`) and return the client of the
+cloud named in it, built on that cloud's official SDK, imported only then. One backend
+module per cloud: :mod:`.aws`, :mod:`.azure`, :mod:`.gcp` (and :mod:`.local`), each defining
+``queue_client(locator)``, ``bus_client(locator)``, ``table_client(locator)`` and
+``workflow_client(locator)``.
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ __all__ = [
     "ReceivedMessage",
     "Sort",
     "TableClient",
+    "WorkflowClient",
     "bus",
     "new_event",
     "queue",
     "table",
+    "workflow",
+    "workflow_input",
 ]
 
 _KIND_ENV = {"queue": "QUEUE", "bus": "BUS", "table": "TABLE", "workflow": "WORKFLOW", "function": "FUNCTION"}
@@ -200,6 +204,46 @@ class TableClient(ABC):
         """Items of one partition (of the table or of ``index``), in sort-key order."""
 
 
+class WorkflowClient(ABC):
+    """Start executions of a workflow."""
+
+    @abstractmethod
+    def start(self, input: Mapping[str, Any] | None = None) -> str:
+        """Start one execution with ``input`` (a JSON object; None: ``{}``) as the workflow's
+        input, without waiting for it; return the cloud's id of the execution: the execution
+        ARN on AWS, the orchestration instance id on Azure, the execution's full name
+        (``projects/.../workflows/<id>/executions/<id>``) on GCP.
+
+        Raises:
+            TypeError: ``input`` is not a mapping with string keys and JSON values.
+            ValueError: ``input`` holds NaN or an infinity (not JSON).
+        """
+
+
+def workflow_input(input: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``input`` of :meth:`WorkflowClient.start` checked to be a JSON object, as a plain dict.
+
+    Every cloud would take other JSON too (a list, a string), but a workflow's steps address
+    their input by field (``$.order.lines``), so only an object is portable; the check runs
+    before anything is sent, so a bad input never starts an execution.
+    """
+    if input is None:
+        return {}
+    if not isinstance(input, Mapping):
+        raise TypeError(f"a workflow's input is a JSON object (a dict), not {type(input).__name__}")
+    document = dict(input)
+    wrong = [key for key in document if not isinstance(key, str)]
+    if wrong:
+        raise TypeError(f"a workflow's input is a JSON object, whose keys are strings, not {wrong[0]!r}")
+    try:
+        json.dumps(document, allow_nan=False)
+    except TypeError as exc:
+        raise TypeError(f"a workflow's input must be JSON: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"a workflow's input must be JSON: {exc} (NaN and infinities are not JSON)") from None
+    return document
+
+
 def new_event(
     type: str,
     data: Any,
@@ -240,6 +284,11 @@ def bus(name: str) -> BusClient:
 def table(name: str) -> TableClient:
     """Client of the linked Table ``name``."""
     return _client("table", name)
+
+
+def workflow(name: str) -> WorkflowClient:
+    """Client of the linked Workflow ``name``."""
+    return _client("workflow", name)
 
 
 @cache

@@ -1,4 +1,5 @@
-"""AWS backends of the runtime clients: SQS, EventBridge and DynamoDB through boto3.
+"""AWS backends of the runtime clients: SQS, EventBridge, DynamoDB and Step Functions through
+boto3.
 
 boto3 is imported inside the constructors, never at module import, so a function that links
 no AWS resource pays nothing for it (Lambda's Python runtime ships boto3, so archives need
@@ -32,7 +33,9 @@ from components.runtime.clients import (
     ReceivedMessage,
     Sort,
     TableClient,
+    WorkflowClient,
     new_event,
+    workflow_input,
 )
 
 __all__ = [
@@ -40,11 +43,13 @@ __all__ = [
     "EventBridgeBus",
     "PublishFailed",
     "SqsQueue",
+    "StepFunctionsWorkflow",
     "bus_client",
     "from_dynamo",
     "queue_client",
     "table_client",
     "to_dynamo",
+    "workflow_client",
 ]
 
 SQS_MAX_BATCH = 10
@@ -69,6 +74,11 @@ def bus_client(locator: Mapping[str, Any]) -> EventBridgeBus:
 def table_client(locator: Mapping[str, Any]) -> DynamoDbTable:
     """The client of a DynamoDB table from its locator (``table_name``, ``region``, key schema)."""
     return DynamoDbTable(locator)
+
+
+def workflow_client(locator: Mapping[str, Any]) -> StepFunctionsWorkflow:
+    """The client of a Step Functions state machine from its locator (``arn``)."""
+    return StepFunctionsWorkflow(locator)
 
 
 def _session_client(service: str, region: str | None) -> Any:
@@ -504,3 +514,37 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     if not isinstance(decoded, dict):
         raise ValueError(f"not a cursor returned by query(): {cursor!r}")
     return decoded
+
+
+# --- Step Functions ------------------------------------------------------------------------
+
+
+class StepFunctionsWorkflow(WorkflowClient):
+    """:class:`WorkflowClient` over a Step Functions state machine (``StartExecution``).
+
+    The client is made in the state machine's own region, read from its ARN
+    (``arn:<partition>:states:<region>:<account>:stateMachine:<name>``).
+    """
+
+    def __init__(self, locator: Mapping[str, Any], *, client: Any = None) -> None:
+        self.arn: str = locator["arn"]
+        self.name: str = locator.get("name", self.arn.rsplit(":", 1)[-1])
+        parts = self.arn.split(":")
+        if len(parts) < 7 or parts[2] != "states":
+            raise ValueError(f"workflow '{self.name}': {self.arn!r} is not a Step Functions state machine ARN")
+        self._sfn = client or _session_client("stepfunctions", locator.get("region") or parts[3])
+
+    def start(self, input: Mapping[str, Any] | None = None) -> str:
+        """Start an execution named by a new UUID with ``input`` as its JSON input; returns its
+        ``executionArn``.
+
+        Raises:
+            TypeError, ValueError: ``input`` is not a JSON object (see :func:`workflow_input`).
+        """
+        document = workflow_input(input)
+        response = self._sfn.start_execution(
+            stateMachineArn=self.arn,
+            name=str(uuid.uuid4()),
+            input=json.dumps(document, separators=(",", ":"), ensure_ascii=False),
+        )
+        return response["executionArn"]

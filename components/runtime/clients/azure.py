@@ -1,12 +1,13 @@
-"""Azure backends of the runtime clients: Service Bus, Event Grid and Cosmos DB for NoSQL.
+"""Azure backends of the runtime clients: Service Bus, Event Grid, Cosmos DB for NoSQL, and a
+Storage queue for starting workflows (Durable Functions).
 
 Every client authenticates with Microsoft Entra ID: ``DefaultAzureCredential``, which inside
 Azure Functions is the app's managed identity (the links granted it data-plane roles; no key
 or connection string exists anywhere). One credential is shared process-wide so its token
 cache is too. The Azure SDKs are imported inside the constructors, never at module import,
 so a function that links no Azure resource pays nothing for them; the deployed archive
-vendors ``azure-identity``, ``azure-servicebus``, ``azure-eventgrid`` and ``azure-cosmos``
-(see :data:`REQUIREMENTS`).
+vendors ``azure-identity`` and the SDK of each linked kind: ``azure-servicebus``,
+``azure-eventgrid``, ``azure-cosmos``, ``azure-storage-queue`` (see :data:`REQUIREMENTS`).
 
 Tests and emulators pass ``credential=`` (any ``TokenCredential``) and SDK options such as
 ``connection_verify`` or ``enable_endpoint_discovery=False`` to the ``*_client`` functions;
@@ -55,7 +56,9 @@ from components.runtime.clients import (
     ReceivedMessage,
     Sort,
     TableClient,
+    WorkflowClient,
     new_event,
+    workflow_input,
 )
 
 __all__ = [
@@ -64,6 +67,7 @@ __all__ = [
     "CosmosTable",
     "EventGridBus",
     "ServiceBusQueue",
+    "StartQueueWorkflow",
     "attribute_name",
     "bus_client",
     "cosmos_property",
@@ -72,9 +76,16 @@ __all__ = [
     "from_document",
     "queue_client",
     "table_client",
+    "workflow_client",
 ]
 
-REQUIREMENTS = ("azure-identity>=1.27", "azure-servicebus>=7.15", "azure-eventgrid>=4.22", "azure-cosmos>=4.17")
+REQUIREMENTS = (
+    "azure-identity>=1.27",
+    "azure-servicebus>=7.15",
+    "azure-eventgrid>=4.22",
+    "azure-cosmos>=4.17",
+    "azure-storage-queue>=12.18",
+)
 """What a deployed Azure function needs for these clients (the platform ships none of them);
 the lowest versions are the ones the tests ran with."""
 
@@ -89,6 +100,15 @@ NO_SORT_KEY_ID = "_"
 USER_PREFIX = "_u"
 _RESERVED = frozenset({"id", "ttl"})
 _ID_ESCAPES = frozenset("/\\?#%")
+
+START_MESSAGE_ENCODING = "none"
+"""How start messages are written: plain JSON text. The workflow app's queue trigger reads them
+so because its ``host.json`` sets the queues extension's ``messageEncoding`` to this value
+(``components.runtime.adapters.azure_workflow.START_MESSAGE_ENCODING``; the Functions default
+would be ``base64``). The two must change together."""
+
+MAX_START_MESSAGE_BYTES = 64 * 1024
+"""Azure Storage's limit on one queue message (UTF-8 bytes of its text), so on a workflow's input."""
 
 RECEIVE_MIN_WAIT_S = 1
 """Service Bus has no zero-wait receive: ``wait_s=0`` waits up to this long for a first message."""
@@ -120,6 +140,11 @@ def table_client(locator: Mapping[str, Any], *, credential: Any = None, **sdk_op
     """The client of a Cosmos DB container from its locator (``endpoint``, ``database``,
     ``container`` and the key schema)."""
     return CosmosTable(locator, credential=credential, **sdk_options)
+
+
+def workflow_client(locator: Mapping[str, Any], *, credential: Any = None, **sdk_options: Any) -> StartQueueWorkflow:
+    """The client of a Durable Functions workflow from its locator (``queue_url``, its start queue)."""
+    return StartQueueWorkflow(locator, credential=credential, **sdk_options)
 
 
 # --- Service Bus ---------------------------------------------------------------------------
@@ -717,3 +742,59 @@ def _shared_cosmos_client(endpoint: str) -> Any:
     from azure.cosmos import CosmosClient
 
     return CosmosClient(endpoint, default_credential())
+
+
+# --- Workflow (Durable Functions start queue) ----------------------------------------------
+
+
+def start_message(instance_id: str, input: Mapping[str, Any]) -> str:
+    """The text of a start-queue message: the JSON ``{"id": <instance id>, "input": {...}}``
+    (see :data:`START_MESSAGE_ENCODING`); the workflow app's trigger starts orchestration
+    ``id`` with ``input``."""
+    return json.dumps({"id": instance_id, "input": input}, separators=(",", ":"), ensure_ascii=False)
+
+
+class StartQueueWorkflow(WorkflowClient):
+    """:class:`WorkflowClient` of a Durable Functions workflow: :meth:`start` drops one message
+    on the workflow's start queue (``locator["queue_url"]``,
+    ``https://<account>.queue.core.windows.net/<queue>``), which a queue trigger in the
+    workflow's app turns into a new orchestration instance. The caller needs only *Storage
+    Queue Data Message Sender* on that queue and never sees a function key.
+
+    The execution therefore starts asynchronously: :meth:`start` returns once Storage has
+    accepted the message, and the orchestration exists once the trigger has run (usually
+    within seconds). The instance id is chosen here, so it is known at once.
+    """
+
+    def __init__(self, locator: Mapping[str, Any], *, credential: Any = None, client: Any = None, **sdk_options: Any):
+        self.queue_url: str = locator["queue_url"]
+        self.name: str = locator.get("name", self.queue_url.rstrip("/").rsplit("/", 1)[-1])
+        if client is None:
+            from azure.storage.queue import QueueClient
+
+            client = QueueClient.from_queue_url(
+                self.queue_url, credential=credential or default_credential(), **sdk_options
+            )
+        self._queue = client
+
+    def start(self, input: Mapping[str, Any] | None = None) -> str:
+        """Queue the start of a new orchestration with ``input``; return its instance id (a
+        new UUID as 32 hex digits).
+
+        Raises:
+            TypeError, ValueError: ``input`` is not a JSON object (see
+                :func:`~components.runtime.clients.workflow_input`).
+            ValueError: the message would exceed Azure Storage's 64 KiB.
+        """
+        document = workflow_input(input)
+        instance_id = uuid.uuid4().hex
+        text = start_message(instance_id, document)
+        size = len(text.encode("utf-8"))
+        if size > MAX_START_MESSAGE_BYTES:
+            raise ValueError(
+                f"workflow '{self.name}': the input is too large to start on Azure (a {size}-byte queue "
+                f"message; Azure Storage allows {MAX_START_MESSAGE_BYTES}): pass a reference (e.g. a table "
+                "key) instead of the data"
+            )
+        self._queue.send_message(text)
+        return instance_id

@@ -1,9 +1,9 @@
 """GCP backends of the runtime clients: Pub/Sub queues, Eventarc Advanced or Pub/Sub buses,
-Firestore tables.
+Firestore tables, Workflows.
 
 Each SDK (``google-cloud-pubsub``, ``google-cloud-eventarc-publishing``,
-``google-cloud-firestore``) is imported when its client is first used, never at module
-import, so a function pays only for the SDK it touches. The SDKs honour
+``google-cloud-firestore``, ``google-cloud-workflows``) is imported when its client is first
+used, never at module import, so a function pays only for the SDK it touches. The SDKs honour
 ``PUBSUB_EMULATOR_HOST`` and ``FIRESTORE_EMULATOR_HOST`` themselves (tests use both).
 
 Semantics that differ from other clouds, on purpose or by necessity:
@@ -22,6 +22,9 @@ Semantics that differ from other clouds, on purpose or by necessity:
   (Firestore's TTL policy needs one) and read back as epoch seconds. Like DynamoDB,
   Firestore deletes expired items lazily (typically within 24 hours), so reads may still see
   them until then.
+* Workflow: ``start`` creates an execution of the workflow's latest revision through the
+  Workflow Executions API; the input travels as the execution's ``argument`` (JSON text,
+  which Workflows limits to 32 KB) and reaches the workflow's ``main`` params.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -43,23 +47,28 @@ from components.runtime.clients import (
     ReceivedMessage,
     Sort,
     TableClient,
+    WorkflowClient,
     new_event,
+    workflow_input,
 )
 from components.runtime.event_projection import BUS_ATTRIBUTE, MAX_LIST_ITEMS, project
 
 if TYPE_CHECKING:
     from google.cloud import firestore, pubsub_v1
     from google.cloud.eventarc_publishing_v1 import PublisherClient as EventarcPublisher
+    from google.cloud.workflows.executions_v1 import ExecutionsClient
 
 __all__ = [
     "EventarcBus",
     "FirestoreTable",
     "PubSubBus",
     "PubSubQueue",
+    "WorkflowsExecutions",
     "bus_client",
     "document_id",
     "queue_client",
     "table_client",
+    "workflow_client",
 ]
 
 SHORT_POLL_S = 2.0
@@ -89,6 +98,11 @@ def bus_client(locator: Mapping[str, Any]) -> BusClient:
 def table_client(locator: Mapping[str, Any]) -> TableClient:
     """The client of a Firestore-backed table (locator: project, database, collection + key schema)."""
     return FirestoreTable(locator)
+
+
+def workflow_client(locator: Mapping[str, Any]) -> WorkflowClient:
+    """The client of a Workflows workflow (locator: ``id``, its full resource name)."""
+    return WorkflowsExecutions(locator)
 
 
 # --- queue ---------------------------------------------------------------------------------
@@ -559,3 +573,45 @@ class FirestoreTable(TableClient):
         if sort_key is None or (sort is not None and sort.op == "eq"):
             return [doc_id]
         return [sort_value, doc_id]
+
+
+# --- workflow ------------------------------------------------------------------------------
+
+WORKFLOW_NAME = re.compile(r"^projects/[^/]+/locations/[^/]+/workflows/[^/]+$")
+
+
+class WorkflowsExecutions(WorkflowClient):
+    """A workflow as a Workflows workflow (``locator["id"]``,
+    ``projects/<p>/locations/<r>/workflows/<id>``), started through the Executions API."""
+
+    def __init__(self, locator: Mapping[str, Any], *, client: ExecutionsClient | None = None) -> None:
+        self.workflow = str(locator["id"])
+        self.name = str(locator.get("name", self.workflow.rsplit("/", 1)[-1]))
+        if not WORKFLOW_NAME.match(self.workflow):
+            raise ValueError(
+                f"workflow '{self.name}': {self.workflow!r} is not a workflow's full name "
+                "(projects/<project>/locations/<region>/workflows/<id>)"
+            )
+        self._client = client
+
+    @property
+    def client(self) -> ExecutionsClient:
+        if self._client is None:
+            from google.cloud.workflows.executions_v1 import ExecutionsClient
+
+            self._client = ExecutionsClient()
+        return self._client
+
+    def start(self, input: Mapping[str, Any] | None = None) -> str:
+        """Create an execution with ``input`` as its argument; returns the execution's full
+        name (``<workflow>/executions/<id>``).
+
+        Raises:
+            TypeError, ValueError: ``input`` is not a JSON object (see
+                :func:`~components.runtime.clients.workflow_input`).
+        """
+        from google.cloud.workflows.executions_v1 import Execution
+
+        argument = json.dumps(workflow_input(input), separators=(",", ":"), ensure_ascii=False)
+        execution = self.client.create_execution(parent=self.workflow, execution=Execution(argument=argument))
+        return execution.name

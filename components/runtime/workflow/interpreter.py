@@ -1,6 +1,8 @@
 """The reference interpreter for portable workflows (plain JSON definitions).
 
-Semantics, the contract every cloud compiler must match:
+Semantics, the contract every cloud compiler must match (implemented once, as generators of
+effects, in :mod:`components.runtime.workflow.engine`; :func:`run` is its synchronous driver,
+the Durable Functions orchestrator its other one):
 
 * One JSON state object (a dict), starting as the execution input.
 * ``Task``: the payload is the whole state when ``args`` is None, else ``{key: value}`` where a
@@ -21,11 +23,13 @@ Semantics, the contract every cloud compiler must match:
 * ``Parallel``: branches run *sequentially* here (reference semantics; clouds run them
   concurrently), each on a deep copy of the state; the branch's final state is its result; the
   list of results (branch order) goes to ``state[result]``. Any branch failing fails the block
-  with that error (the first failing branch in order).
+  with that error (the first failing branch in order); here the branches after it do not run,
+  on a cloud they may have run (or be running) already.
 * ``Map``: the list at ``items`` (not a list → ``InvalidItems``; missing → ``PathNotFound``);
   each iteration runs its steps on the state ``{"item": item, "index": i}``; its final state is
   its result; results in item order to ``state[result]``. ``max_concurrency`` is honoured
-  trivially (sequential). The first failing iteration fails the block.
+  trivially (sequential); clouds run at most that many iterations at once (None: no limit).
+  The first failing iteration (in item order) fails the block.
 * ``Wait``: ``clock.sleep(seconds)``. ``Fail``: the execution fails with its error/cause unless
   an enclosing block catches it. ``Succeed``: ends the innermost Parallel branch or Map iteration
   successfully (as in Amazon States Language), or the whole execution at top level.
@@ -33,13 +37,13 @@ Semantics, the contract every cloud compiler must match:
 
 from __future__ import annotations
 
-import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from components.runtime.workflow.conditions import MISSING, evaluate, is_path, resolve
+from components.runtime.workflow import engine
+from components.runtime.workflow.engine import Done, Effect, Failed, Fanout, Invoke, Now, Outcome, Sleep
 from components.runtime.workflow.task import error_of
 
 
@@ -85,140 +89,54 @@ class Result:
     cause: str | None = None
 
 
-class _Failure(Exception):
-    def __init__(self, error: str, cause: str) -> None:
-        super().__init__(f"{error}: {cause}")
-        self.error = error
-        self.cause = cause
+Invoker = Callable[[str, dict[str, Any]], Any]
 
 
-class _Succeeded(Exception):
-    def __init__(self, state: Any) -> None:
-        super().__init__("succeed")
-        self.state = state
+def run(definition: dict[str, Any], input: dict[str, Any], invoke: Invoker, clock: Clock | None = None) -> Result:
+    """Run a JSON workflow definition to completion.
+
+    Args:
+        definition: ``{"version": 1, "steps": [...]}`` (:func:`components.workflow.definition_to_json`).
+        input: The execution input, the initial state.
+        invoke: ``invoke(function, payload)`` calls a task's function and returns its output;
+            an exception fails the task (see the module docstring).
+        clock: Where Wait and retry back-off sleep and task timeouts are measured; defaults to
+            :class:`RealClock`.
+    """
+    outcome = _drive(engine.execution(definition, input), invoke, clock or RealClock())
+    if isinstance(outcome, Failed):
+        return Result("FAILED", None, outcome.error, outcome.cause)
+    return Result("SUCCEEDED", outcome.value, None, None)
 
 
-Invoke = Callable[[str, dict[str, Any]], Any]
-
-
-def run(definition: dict[str, Any], input: dict[str, Any], invoke: Invoke, clock: Clock | None = None) -> Result:
-    """Run a JSON workflow definition to completion."""
-    machine = _Machine(invoke, clock or RealClock())
-    state: Any = copy.deepcopy(input)
-    try:
-        state = machine.steps(definition["steps"], state)
-    except _Succeeded as done:
-        state = done.state
-    except _Failure as failure:
-        return Result("FAILED", None, failure.error, failure.cause)
-    return Result("SUCCEEDED", state if isinstance(state, dict) else {"value": state}, None, None)
-
-
-def _matches(errors: list[str], error: str) -> bool:
-    return "ALL" in errors or error in errors
-
-
-class _Machine:
-    def __init__(self, invoke: Invoke, clock: Clock) -> None:
-        self.invoke = invoke
-        self.clock = clock
-
-    def steps(self, steps: list[dict[str, Any]], state: Any) -> Any:
-        for step in steps:
-            state = self.step(step, state)
-        return state
-
-    def branch(self, steps: list[dict[str, Any]], state: Any) -> Any:
-        """A Parallel branch or Map iteration: Succeed ends only this branch."""
+def _drive(steps: Generator[Effect, Any, Outcome], invoke: Invoker, clock: Clock) -> Outcome:
+    """Perform each effect the engine asks for, in order, until it returns its outcome."""
+    reply: Any = None
+    while True:
         try:
-            return self.steps(steps, state)
-        except _Succeeded as done:
-            return done.state
+            effect = steps.send(reply)
+        except StopIteration as stop:
+            return stop.value
+        reply = _perform(effect, invoke, clock)
 
-    def step(self, step: dict[str, Any], state: Any) -> Any:
-        kind = step["type"]
-        if kind in ("Task", "Parallel", "Map"):
-            return self.block(step, state)
-        if kind == "Choice":
-            for case in step["cases"]:
-                if evaluate(case["when"], state):
-                    return self.steps(case["steps"], state)
-            return self.steps(step.get("default") or [], state)
-        if kind == "Wait":
-            self.clock.sleep(step["seconds"])
-            return state
-        if kind == "Fail":
-            raise _Failure(step["error"], step.get("cause", ""))
-        if kind == "Succeed":
-            raise _Succeeded(state)
-        raise _Failure("InvalidDefinition", f"unknown step type {kind!r}")
 
-    def block(self, step: dict[str, Any], state: Any) -> Any:
-        retry = step.get("retry")
-        retries = 0
-        while True:
-            try:
-                output = self.attempt(step, state)
-            except _Failure as failure:
-                if retry and _matches(retry["errors"], failure.error) and retries < retry["max_retries"]:
-                    delay = retry["interval_s"] * retry["backoff_rate"] ** retries
-                    if retry.get("max_delay_s") is not None:
-                        delay = min(delay, retry["max_delay_s"])
-                    self.clock.sleep(delay)
-                    retries += 1
-                    continue
-                for catch in step.get("catch") or []:
-                    if _matches(catch["errors"], failure.error):
-                        handler_state = copy.deepcopy(state)
-                        if catch.get("result") is not None:
-                            if not isinstance(handler_state, dict):
-                                handler_state = {}
-                            handler_state[catch["result"]] = {"error": failure.error, "cause": failure.cause}
-                        return self.steps(catch["steps"], handler_state)
-                raise
-            return self.store(state, step.get("result"), output)
-
-    @staticmethod
-    def store(state: Any, key: str | None, output: Any) -> Any:
-        if key is None:
-            return state
-        new = dict(state) if isinstance(state, dict) else {}
-        new[key] = output
-        return new
-
-    def attempt(self, step: dict[str, Any], state: Any) -> Any:
-        kind = step["type"]
-        if kind == "Task":
-            return self.task(step, state)
-        if kind == "Parallel":
-            return [self.branch(b, copy.deepcopy(state)) for b in step["branches"]]
-        items = resolve(state, step["items"])
-        if items is MISSING:
-            raise _Failure("PathNotFound", f"{step['items']} is not in the state")
-        if not isinstance(items, list):
-            raise _Failure("InvalidItems", f"{step['items']} is not a list")
-        return [self.branch(step["steps"], {"item": copy.deepcopy(it), "index": i}) for i, it in enumerate(items)]
-
-    def task(self, step: dict[str, Any], state: Any) -> Any:
-        args = step.get("args")
-        if args is None:
-            payload = copy.deepcopy(state)
-        else:
-            payload = {}
-            for key, value in args.items():
-                if is_path(value):
-                    found = resolve(state, value)
-                    if found is MISSING:
-                        raise _Failure("PathNotFound", f"{value} is not in the state")
-                    payload[key] = copy.deepcopy(found)
-                else:
-                    payload[key] = copy.deepcopy(value)
-        started = self.clock.now()
+def _perform(effect: Effect, invoke: Invoker, clock: Clock) -> Any:
+    if isinstance(effect, Invoke):
         try:
-            output = self.invoke(step["function"], payload)
+            return Done(invoke(effect.function, effect.payload))
         except Exception as exc:
-            raise _Failure(*error_of(exc)) from None
-        timeout = step.get("timeout_s")
-        if timeout is not None and self.clock.now() - started > timeout:
-            raise _Failure("Timeout", f"task {step['name']!r} ran longer than {timeout}s")
-        return output
+            return Failed(*error_of(exc))
+    if isinstance(effect, Sleep):
+        clock.sleep(effect.seconds)
+        return None
+    if isinstance(effect, Now):
+        return clock.now()
+    if isinstance(effect, Fanout):
+        # Sequential, in branch order, stopping at the first failure: the reference semantics.
+        outcomes: list[Outcome] = []
+        for branch in effect.branches:
+            outcomes.append(_drive(engine.branch(branch.steps, branch.state), invoke, clock))
+            if isinstance(outcomes[-1], Failed):
+                break
+        return outcomes
+    raise TypeError(f"unknown workflow effect {effect!r}")
