@@ -8,7 +8,7 @@ path (``steps[2].catch[0].steps[0]``) as ``field``. Users import these names fro
 :mod:`components.workflow`.
 
 :func:`definition_to_json` turns the model into the plain, deterministic JSON form that the
-standard-library interpreter (:mod:`components.runtime.workflow`) and the cloud compilers read.
+standard-library interpreter (:mod:`components.runtime.orchestration`) and the cloud compilers read.
 """
 
 from __future__ import annotations
@@ -462,26 +462,11 @@ def validate_steps(steps: list[Any], field: str = "steps") -> None:
     _walk(steps, field, {})
 
 
-def task_functions(steps: list[Any], field: str = "steps") -> list[tuple[str, str]]:
+def task_functions(steps: list[Any]) -> list[tuple[str, str]]:
     """Every task's ``(step path, function name)``, in definition order."""
-    found: list[tuple[str, str]] = []
-    for i, step in enumerate(steps):
-        where = f"{field}[{i}]"
-        if isinstance(step, Task):
-            found.append((where, step.function))
-        if isinstance(step, Choice):
-            for j, case in enumerate(step.cases):
-                found += task_functions(case.steps, f"{where}.cases[{j}].steps")
-            found += task_functions(step.default, f"{where}.default")
-        elif isinstance(step, Parallel):
-            for j, branch in enumerate(step.branches):
-                found += task_functions(branch, f"{where}.branches[{j}]")
-        elif isinstance(step, Map):
-            found += task_functions(step.steps, f"{where}.steps")
-        if isinstance(step, Task | Parallel | Map):
-            for j, catch in enumerate(step.catch):
-                found += task_functions(catch.steps, f"{where}.catch[{j}].steps")
-    return found
+    from components.runtime.orchestration.definition import iter_steps
+
+    return [(path, step["function"]) for path, step in iter_steps(_steps_json(steps)) if step["type"] == "Task"]
 
 
 # ---------------------------------------------------------------- JSON form

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from components import runtime
-from components.runtime.workflow import TaskFailed
+from components.runtime import TaskFailed
 
 PRICES = {"tea": 4.5, "mug": 12.0, "kettle": 39.0}
 STOCK_LIMIT = 100

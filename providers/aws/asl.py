@@ -2,7 +2,7 @@
 
 :func:`compile_asl` turns the plain JSON form of a definition
 (:func:`components.workflow.definition_to_json`) into an ASL document whose executions produce
-what the reference interpreter (:mod:`components.runtime.workflow.interpreter`) produces: the
+what the reference interpreter (:mod:`components.runtime.orchestration.interpreter`) produces: the
 same final state, or the same ``error`` and ``cause``. Pure functions, no Pulumi and no AWS SDK,
 so the same code runs at deploy time, in the validators' tests and against the emulators.
 
@@ -10,7 +10,7 @@ How each construct compiles (``n`` is the step's name; helper states are ``n@<su
 
 * **Task** → an ``arn:aws:states:::lambda:invoke`` Task (``n``, or ``n@invoke`` when wrapped, see
   below) whose ``Payload`` is the
-  task envelope (:func:`components.runtime.workflow.task.task_envelope`): ``input`` is built
+  task envelope (:func:`components.runtime.orchestration.task.task_envelope`): ``input`` is built
   from ``args`` (a top-level ``"$..."`` string is a path → ``"key.$"``, anything else a literal;
   no ``args`` → ``"input.$": "$"``). Around it:
 
@@ -50,7 +50,7 @@ How each construct compiles (``n`` is the step's name; helper states are ``n@<su
   continue after the block.
 * **Choice** → a Choice; each case's steps and the default rejoin at the step after the Choice
   (``n@end``, a Pass that ends its branch, where the Choice is the last step of its list and
-  the default is empty). Conditions follow :mod:`components.runtime.workflow.conditions`: every
+  the default is empty). Conditions follow :mod:`components.runtime.orchestration.conditions`: every
   comparison is guarded by ``IsPresent`` and a type test (``IsString``/``IsNumeric``/
   ``IsBoolean``/``IsNull``), so a missing path or a mismatched type is False; ``ne`` is
   "present and not eq".
@@ -88,7 +88,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.errors import InvalidArgsError
-from components.runtime.workflow.task import task_envelope
+from components.runtime.orchestration.definition import iter_steps
+from components.runtime.orchestration.task import task_envelope
 
 COMPONENT = "Workflow"
 CLOUD = "aws"
@@ -131,20 +132,10 @@ def check_definition(definition: Mapping[str, Any]) -> None:
 
 
 def _check_steps(steps: list[dict[str, Any]], field: str) -> None:
-    for i, step in enumerate(steps):
-        where = f"{field}[{i}]"
+    for where, step in iter_steps(steps, field):
         for key, value in (step.get("args") or {}).items():
             if not _is_path(value):
                 _check_literal({key: value}, f"{where}.args")
-        for j, catch in enumerate(step.get("catch") or []):
-            _check_steps(catch["steps"], f"{where}.catch[{j}].steps")
-        for j, case in enumerate(step.get("cases") or []):
-            _check_steps(case["steps"], f"{where}.cases[{j}].steps")
-        _check_steps(step.get("default") or [], f"{where}.default")
-        for j, branch in enumerate(step.get("branches") or []):
-            _check_steps(branch, f"{where}.branches[{j}]")
-        if step["type"] == "Map":
-            _check_steps(step["steps"], f"{where}.steps")
 
 
 def _check_literal(value: Any, field: str) -> None:

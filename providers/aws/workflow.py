@@ -20,7 +20,7 @@ What gets registered (children of the component):
   execution data).
 
 A task calls the Lambda through ``arn:aws:states:::lambda:invoke`` with the task envelope as
-payload (:mod:`components.runtime.workflow.task`); a function with ``min_instances`` is
+payload (:mod:`components.runtime.orchestration.task`); a function with ``min_instances`` is
 called through its ``live`` alias, like its other triggers.
 """
 

@@ -101,7 +101,7 @@ class AzureWorkflowProvider:
             cloud=CLOUD,
         )
         check_tags(component, name, args)
-        _check_task_timeouts(component, args.definition()["steps"], "steps")
+        _check_task_timeouts(component, args.definition())
         apply_overrides(component, CLOUD, web.WebApp, {}, args.overrides)
 
     def create(
@@ -184,31 +184,23 @@ class AzureWorkflowProvider:
         )
 
 
-def _check_task_timeouts(component: str, steps: list[dict[str, Any]], field: str) -> None:
+def _check_task_timeouts(component: str, definition: dict[str, Any]) -> None:
     """A task is an HTTP call, and Azure's front end ends any HTTP request after 230 s: a longer
     ``timeout_s`` could never be honoured (the call would fail as a 5xx before it)."""
     from components.runtime.adapters.azure_workflow import HTTP_RESPONSE_LIMIT_S
+    from components.runtime.orchestration.definition import iter_steps
 
-    for i, step in enumerate(steps):
-        where = f"{field}[{i}]"
-        if step["type"] == "Task" and step.get("timeout_s") is not None:
-            require(
-                step["timeout_s"] <= HTTP_RESPONSE_LIMIT_S,
-                component,
-                f"{where}.timeout_s",
-                step["timeout_s"],
-                f"at most {HTTP_RESPONSE_LIMIT_S} s: a task is an HTTP call to the function, and Azure's front "
-                f"end ends HTTP requests after {HTTP_RESPONSE_LIMIT_S} s",
-                cloud=CLOUD,
-            )
-        for key in ("steps", "default"):
-            _check_task_timeouts(component, step.get(key) or [], f"{where}.{key}")
-        for j, case in enumerate(step.get("cases") or []):
-            _check_task_timeouts(component, case["steps"], f"{where}.cases[{j}].steps")
-        for j, branch in enumerate(step.get("branches") or []):
-            _check_task_timeouts(component, branch, f"{where}.branches[{j}]")
-        for j, catch in enumerate(step.get("catch") or []):
-            _check_task_timeouts(component, catch["steps"], f"{where}.catch[{j}].steps")
+    for path, step in iter_steps(definition["steps"]):
+        timeout = step.get("timeout_s") if step["type"] == "Task" else None
+        require(
+            timeout is None or timeout <= HTTP_RESPONSE_LIMIT_S,
+            component,
+            f"{path}.timeout_s",
+            timeout,
+            f"at most {HTTP_RESPONSE_LIMIT_S} s: a task is an HTTP call to the function, and Azure's front "
+            f"end ends HTTP requests after {HTTP_RESPONSE_LIMIT_S} s",
+            cloud=CLOUD,
+        )
 
 
 def _package(component: str, args: WorkflowArgs) -> BuiltArchive:

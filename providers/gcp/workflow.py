@@ -16,7 +16,7 @@ What gets registered (children of the component):
   omnicloud resource).
 
 Each task is an ``http.post`` with an OIDC token (audience: the function's URL) to
-``<function url>/_omnicloud/task`` (:mod:`components.runtime.workflow.task`).
+``<function url>/_omnicloud/task`` (:mod:`components.runtime.orchestration.task`).
 """
 
 from __future__ import annotations

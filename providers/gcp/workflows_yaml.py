@@ -2,7 +2,7 @@
 
 :func:`compile_workflow` turns the JSON form (:func:`components.workflow.definition_to_json`)
 into Cloud Workflows source whose behaviour matches the reference interpreter
-(:mod:`components.runtime.workflow.interpreter`); :func:`check_definition` rejects, before
+(:mod:`components.runtime.orchestration.interpreter`); :func:`check_definition` rejects, before
 deploy, what Cloud Workflows cannot run that way. Same input, same text (names come from
 counters and the user's step names, maps keep their order).
 
@@ -13,7 +13,7 @@ The mapping:
   by :mod:`~providers.gcp.workflows_lookup`.
 * ``Task`` → ``http.post`` to ``<function url>/_omnicloud/task`` with ``auth: {type: OIDC}``
   (audience: the function's root URL) and the task envelope as body; the function's reply is
-  always 200 with ``{"output"}`` or ``{"error", "cause"}`` (:mod:`components.runtime.workflow.task`),
+  always 200 with ``{"output"}`` or ``{"error", "cause"}`` (:mod:`components.runtime.orchestration.task`),
   an ``error`` is raised as ``{error, cause}``. A missing argument path raises ``PathNotFound``.
   The call's ``timeout`` is ``timeout_s`` (default: the 1800 s maximum); Workflows'
   ``TimeoutError`` becomes ``Timeout`` with the interpreter's cause, any other call failure (a
@@ -56,7 +56,7 @@ from typing import Any, Literal
 import yaml
 
 from components.errors import InvalidArgsError
-from components.runtime.workflow.task import TASK_ROUTE, task_envelope
+from components.runtime.orchestration.task import TASK_ROUTE, task_envelope
 from providers.gcp import workflows_limits as limits
 from providers.gcp.workflows_lookup import NAME as LOOKUP
 from providers.gcp.workflows_lookup import lookup_subworkflow

@@ -20,19 +20,45 @@ EXPECTED_FUNCTION_TYPE = {
     "dev-azure": "azure-native:web:WebApp",
     "dev-gcp": "gcp:cloudfunctionsv2/function:Function",
 }
+EXPECTED_WORKFLOW_TYPE = {
+    "dev-aws": "aws:sfn/stateMachine:StateMachine",
+    "dev-azure": "azure-native:web:WebApp",
+    "dev-gcp": "gcp:workflows/workflow:Workflow",
+}
+EXAMPLE_FUNCTIONS = ["api", "audit", "inventory", "nightly", "notifier", "payments", "pricing", "worker"]
 
 
 @pytest.mark.parametrize("stack", sorted(EXPECTED_FUNCTION_TYPE))
 def test_preview_shows_each_function_of_the_example_under_its_component(stack):
     result = preview_stack(stack, REPO_ROOT)
     components = [r for r in result.resources if r.type == "omnicloud:index:Function"]
-    assert sorted(c.name for c in components) == ["api", "audit", "nightly", "worker"]
+    assert sorted(c.name for c in components) == EXAMPLE_FUNCTIONS
     kinds = {r.type for r in result.resources if r.type.startswith("omnicloud:index:")}
-    assert kinds == {f"omnicloud:index:{k}" for k in ("Function", "Table", "Queue", "EventBus")}
+    assert kinds == {f"omnicloud:index:{k}" for k in ("Function", "Table", "Queue", "EventBus", "Workflow")}
     for component in components:
         children = {r.type for r in result.children(component)}
         assert EXPECTED_FUNCTION_TYPE[stack] in children
     assert result.outputs["api_url"].startswith("https://")
+
+
+@pytest.mark.parametrize("stack", sorted(EXPECTED_WORKFLOW_TYPE))
+def test_preview_shows_the_checkout_workflow_compiled_for_the_stacks_cloud(stack):
+    result = preview_stack(stack, REPO_ROOT)
+    (checkout,) = [r for r in result.resources if r.type == "omnicloud:index:Workflow"]
+    assert checkout.name == "checkout"
+    children = {r.type: r for r in result.children(checkout)}
+    assert EXPECTED_WORKFLOW_TYPE[stack] in children
+    native = children[EXPECTED_WORKFLOW_TYPE[stack]]
+    if stack == "dev-aws":
+        states = json.dumps(json.loads(native.inputs["definition"]))
+        assert all(f'"{name}"' in states for name in ("price-lines", "reserve", "reserved", "fulfil", "done"))
+    elif stack == "dev-gcp":
+        assert "/_omnicloud/task" in native.inputs["sourceContents"]
+    else:
+        settings = {s["name"] for s in native.inputs["siteConfig"]["appSettings"]}
+        assert {"OMNICLOUD_WORKFLOW_TARGETS", "OMNICLOUD_START_QUEUE"} <= settings
+    prefix = {"dev-aws": "arn:aws:states:", "dev-azure": "/subscriptions/", "dev-gcp": "projects/"}[stack]
+    assert result.outputs["checkout_workflow"].startswith(prefix)
 
 
 def test_preview_json_lists_resources_with_parents_and_outputs():

@@ -206,7 +206,7 @@ def test_definition_to_json_is_deterministic_and_plain():
 
 def test_runtime_workflow_imports_no_pydantic():
     code = (
-        "import json, sys, components.runtime.workflow; "
+        "import json, sys, components.runtime.orchestration; "
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {'pydantic', 'pulumi'})))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=False)

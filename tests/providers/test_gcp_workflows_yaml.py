@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from components.errors import InvalidArgsError
-from components.runtime.workflow.task import task_envelope
+from components.runtime.orchestration.task import task_envelope
 from components.workflow import (
     Case,
     Catch,

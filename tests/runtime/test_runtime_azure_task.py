@@ -15,13 +15,13 @@ import azure.functions as func
 import pytest
 
 from components.runtime.adapters import azure
-from components.runtime.workflow.task import TASK_ROUTE, task_envelope
+from components.runtime.orchestration.task import TASK_ROUTE, task_envelope
 
 from .test_runtime_azure import NCRONTAB, FakeContext, bindings, functions_by_name
 
 HANDLERS = textwrap.dedent(
     """
-    from components.runtime.workflow.task import TaskFailed
+    from components.runtime.orchestration.task import TaskFailed
 
     def echo(event, ctx):
         return {"got": event, "function": ctx.function, "cloud": ctx.cloud, "invocation_id": ctx.invocation_id}

@@ -22,7 +22,7 @@ import pytest
 
 import components
 from components.runtime.adapters import azure_durable, azure_workflow
-from components.runtime.workflow.engine import Failed
+from components.runtime.orchestration.engine import Failed
 
 from .test_runtime_imports import HEAVY, matching, newly_imported
 
@@ -342,7 +342,7 @@ def test_a_malformed_reply_is_a_task_invocation_failure(reply: Any) -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "components.runtime.workflow.engine",
+        "components.runtime.orchestration.engine",
         "components.runtime.adapters.azure_durable",
         "components.runtime.adapters.azure_workflow",
     ],

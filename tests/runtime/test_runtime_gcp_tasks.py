@@ -1,6 +1,6 @@
 """The GCP adapter's workflow task route: ``POST /_omnicloud/task`` under functions-framework.
 
-The reply contract is Cloud Workflows' side of :mod:`components.runtime.workflow.task`: always
+The reply contract is Cloud Workflows' side of :mod:`components.runtime.orchestration.task`: always
 200 with ``{"output"}`` or ``{"error", "cause"}``. A public function checks the caller's Google
 OIDC token itself (google-auth's real verification against certificates served on loopback,
 with tokens this test signs), accepting only the workflows listed in ``OMNICLOUD_TASK_CALLERS``.
@@ -23,7 +23,7 @@ from google.auth import crypt, jwt
 
 from components.runtime import env, handler
 from components.runtime.adapters import gcp
-from components.runtime.workflow.task import TASK_ROUTE, task_envelope
+from components.runtime.orchestration.task import TASK_ROUTE, task_envelope
 from tests.runtime.conftest import UserApp
 from tests.runtime.test_runtime_gcp import client as functions_framework_client  # noqa: F401 - fixture
 from tests.runtime.test_runtime_gcp_scheduler_auth import _key_and_cert
@@ -32,7 +32,7 @@ from tests.runtime.test_runtime_gcp_scheduler_auth import signing_key as certs_a
 APP_SOURCE = textwrap.dedent(
     '''
     """A user's workflow task handler."""
-    from components.runtime.workflow import TaskFailed
+    from components.runtime.orchestration import TaskFailed
 
     CALLS = []
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.runtime.workflow import FakeClock, RealClock, TaskFailed, run
+from components.runtime.orchestration import FakeClock, RealClock, TaskFailed, run
 from components.workflow import (
     And,
     Case,

@@ -50,7 +50,7 @@ from azure.durable_functions.testing import orchestrator_generator_wrapper
 from azure.functions._durable_functions import df_dumps, df_loads
 
 from components.runtime.adapters import azure, azure_workflow
-from components.runtime.workflow.task import TASK_ROUTE
+from components.runtime.orchestration.task import TASK_ROUTE
 from tests.workflow import handlers
 
 HANDLER_SPEC = "tests.workflow.durable.serve_target"

@@ -2,7 +2,7 @@
 
 Each :class:`Golden` is a definition (built with the public model), an input and the expected
 final status, output or error/cause, written by hand from the semantics documented in
-:mod:`components.runtime.workflow.interpreter`. The local interpreter must produce exactly
+:mod:`components.runtime.orchestration.interpreter`. The local interpreter must produce exactly
 these (``test_golden_local``); every cloud executor must agree with the local interpreter
 (the agreement tests beside it). Tasks call the handlers in :mod:`tests.workflow.handlers`
 by name.
@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from components.runtime.orchestration.definition import iter_steps
 from components.workflow import (
     And,
     Case,
@@ -71,19 +72,7 @@ class Golden:
 
 
 def _functions(steps: list[dict[str, Any]]) -> set[str]:
-    found: set[str] = set()
-    for step in steps:
-        if step["type"] == "Task":
-            found.add(step["function"])
-        for key in ("steps", "default"):
-            found |= _functions(step.get(key) or [])
-        for case in step.get("cases") or []:
-            found |= _functions(case["steps"])
-        for branch in step.get("branches") or []:
-            found |= _functions(branch)
-        for catch in step.get("catch") or []:
-            found |= _functions(catch["steps"])
-    return found
+    return {step["function"] for _, step in iter_steps(steps) if step["type"] == "Task"}
 
 
 def _g(name: str, steps: list[Any], input: dict[str, Any], *features: str, **outcome: Any) -> Golden:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from components.runtime.workflow.task import TaskFailed
+from components.runtime.orchestration.task import TaskFailed
 
 COUNTERS_ENV = "OMNICLOUD_TEST_COUNTERS"
 NAMES = ("echo", "add", "fail", "boom", "flaky", "slow", "price")

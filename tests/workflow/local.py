@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.runtime.workflow import FakeClock, Result, run
+from components.runtime.orchestration import FakeClock, Result, run
 from tests.workflow import handlers
 from tests.workflow.golden import Golden
 

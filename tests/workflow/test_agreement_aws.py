@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from components.runtime.workflow import FakeClock, run
+from components.runtime.orchestration import FakeClock, run
 from components.workflow import (
     And,
     Case,

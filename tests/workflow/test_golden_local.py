@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from components.runtime.orchestration.definition import iter_steps
 from tests.workflow import handlers
 from tests.workflow.golden import GOLDEN, Golden
 from tests.workflow.local import expected, outcome, run_local
 
-CONSTRUCTS = {"Task", "Choice", "Parallel", "Map", "Wait", "Fail", "Succeed", "retry", "catch", "timeout"}
+CONSTRUCTS = {"Task", "Choice", "Parallel", "Map", "Wait", "Fail", "Succeed", "retry", "catch", "timeout_s"}
 
 
 @pytest.mark.parametrize("golden", GOLDEN, ids=lambda g: g.name)
@@ -24,27 +25,10 @@ def test_golden_set_is_large_and_covers_every_construct() -> None:
     assert len(GOLDEN) >= 30
     assert len({g.name for g in GOLDEN}) == len(GOLDEN)
     seen: set[str] = set()
-
-    def walk(steps: list[dict]) -> None:
-        for step in steps:
-            seen.add(step["type"])
-            if step.get("retry"):
-                seen.add("retry")
-            if step.get("catch"):
-                seen.add("catch")
-            if step.get("timeout_s"):
-                seen.add("timeout")
-            for key in ("steps", "default"):
-                walk(step.get(key) or [])
-            for case in step.get("cases") or []:
-                walk(case["steps"])
-            for branch in step.get("branches") or []:
-                walk(branch)
-            for catch in step.get("catch") or []:
-                walk(catch["steps"])
-
     for golden in GOLDEN:
-        walk(golden.definition["steps"])
+        for _, step in iter_steps(golden.definition["steps"]):
+            seen.add(step["type"])
+            seen |= {key for key in ("retry", "catch", "timeout_s") if step.get(key)}
         assert golden.functions <= set(handlers.NAMES)
     assert seen >= CONSTRUCTS
     assert {g.status for g in GOLDEN} == {"SUCCEEDED", "FAILED"}

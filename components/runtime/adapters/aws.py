@@ -18,7 +18,7 @@ These event shapes reach it:
   that :class:`~components.runtime.clients.aws.EventBridgeBus` publishes.
 * **A workflow task** from Step Functions' ``lambda:invoke`` integration, the envelope
   ``{"omnicloud": {"kind": "workflow-task", ...}, "input": ...}``
-  (:mod:`components.runtime.workflow.task`) → the handler is called with ``input`` and its
+  (:mod:`components.runtime.orchestration.task`) → the handler is called with ``input`` and its
   JSON output is the Lambda result. A handler's exception is re-raised as an exception whose
   class name is the portable error name (``TaskFailed.error``, else the exception's class), so
   Lambda's ``errorType`` is what the workflow's Retry and Catch match.
@@ -54,7 +54,7 @@ from components.runtime.adapters._common import (
 from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
 from components.runtime.handler import Handler, call_http, call_scheduled, failed_message_ids, load_handler
 from components.runtime.messages import ChangeKind, Event, QueueBatch, QueueMessage, TableChange
-from components.runtime.workflow.task import TaskCall, error_of, named_error, parse_task
+from components.runtime.orchestration.task import TaskCall, error_of, named_error, parse_task
 
 __all__ = [
     "TRIGGERS",

@@ -15,7 +15,7 @@ The deployed package's ``function_app.py`` (rendered by :func:`entry_files`) is 
   provider translated from the portable one; the handler sees the portable expression from
   ``OMNICLOUD_SCHEDULE``.
 * ``call_task`` (always): ``POST /_omnicloud/task``, the workflow task route
-  (:mod:`components.runtime.workflow.task`), with function-key auth even on a public app. The
+  (:mod:`components.runtime.orchestration.task`), with function-key auth even on a public app. The
   handler is called with the envelope's ``input``; the reply is always ``200`` with
   ``{"output": ...}`` or ``{"error", "cause"}`` (a body that is not a task envelope gets
   ``400``). Its name is not ``omnicloud_task`` on purpose: the Functions host matches routes
@@ -79,7 +79,7 @@ from components.runtime.adapters._common import (
 from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
 from components.runtime.handler import Handler, call_http, call_scheduled, failed_message_ids, load_handler
 from components.runtime.messages import Event, QueueBatch, QueueMessage, TableChange
-from components.runtime.workflow.task import TASK_ROUTE, error_of, parse_task, task_reply
+from components.runtime.orchestration.task import TASK_ROUTE, answer_task
 
 if TYPE_CHECKING:
     import azure.functions
@@ -212,28 +212,8 @@ def build_app(http: str | None, schedule: str | None) -> "azure.functions.Functi
 
 
 def run_task(body: bytes, ctx: Context) -> tuple[int, bytes]:
-    """Answer one workflow task request: ``(status, JSON body)``.
-
-    ``200`` with :func:`~components.runtime.workflow.task.task_reply`'s body whatever the handler
-    did (its exception becomes ``{"error", "cause"}``, as does an output that is not JSON), so a
-    handler's error is never mistaken for a platform failure; ``400`` when the body is not a task
-    envelope (a caller bug, which the caller reports as a failed invocation).
-    """
-    try:
-        call = parse_task(json.loads(body or b"null"))
-    except ValueError:
-        call = None
-    if call is None:
-        reply = task_reply(error=("InvalidTaskEnvelope", f"POST {TASK_ROUTE} takes a workflow task envelope"))
-        return 400, json.dumps(reply).encode()
-    try:
-        # Serialised inside the try: an output JSON cannot carry fails the task, not the route.
-        return 200, json.dumps(task_reply(load_handler()(call.input, ctx))).encode()
-    except Exception as exc:
-        log.exception(
-            "workflow task failed (workflow=%s, step=%s, function=%s)", call.workflow, call.step, ctx.function
-        )
-        return 200, json.dumps(task_reply(error=error_of(exc))).encode()
+    """Answer one workflow task request with the user's handler (see :func:`answer_task`)."""
+    return answer_task(body, load_handler(), ctx)
 
 
 def _portable_schedule() -> str:

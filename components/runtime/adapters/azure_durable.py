@@ -2,7 +2,7 @@
 
 :func:`orchestrate` is the body of the ``omnicloud_workflow`` orchestrator
 (:mod:`components.runtime.adapters.azure_workflow`). It runs
-:mod:`components.runtime.workflow.engine` and turns each effect into a Durable task:
+:mod:`components.runtime.orchestration.engine` and turns each effect into a Durable task:
 
 * ``Invoke`` → ``context.call_activity("omnicloud_task", {"function", "workflow", "step",
   "input", "timeout_s"})``; the activity answers ``{"ok": output}`` or ``{"error", "cause"}``.
@@ -36,8 +36,8 @@ from collections.abc import Generator, Mapping
 from datetime import timedelta
 from typing import Any
 
-from components.runtime.workflow import engine
-from components.runtime.workflow.engine import Done, Effect, Failed, Fanout, Invoke, Now, Outcome, Sleep
+from components.runtime.orchestration import engine
+from components.runtime.orchestration.engine import Done, Effect, Failed, Fanout, Invoke, Now, Outcome, Sleep
 
 ORCHESTRATOR = "omnicloud_workflow"
 """The orchestrator function (executions and, recursively, their branches)."""
@@ -76,7 +76,7 @@ def branch_output(outcome: Outcome) -> dict[str, Any]:
 
 
 def outcome_of(reply: Any) -> Outcome:
-    """The :data:`~components.runtime.workflow.engine.Outcome` in a branch's or activity's reply."""
+    """The :data:`~components.runtime.orchestration.engine.Outcome` in a branch's or activity's reply."""
     if isinstance(reply, Mapping):
         if "ok" in reply:
             return Done(reply["ok"])

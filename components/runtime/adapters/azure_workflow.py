@@ -64,8 +64,8 @@ from components.runtime.adapters.azure_durable import (
     execution_input,
     orchestrate,
 )
-from components.runtime.workflow.engine import timeout_cause
-from components.runtime.workflow.task import TASK_ROUTE, task_envelope
+from components.runtime.orchestration.engine import timeout_cause
+from components.runtime.orchestration.task import TASK_ROUTE, task_envelope
 
 if TYPE_CHECKING:
     import azure.durable_functions

@@ -14,7 +14,7 @@ request:
 * ``POST /_omnicloud/bus/<bus>/<subscription>``: a CloudEvent — delivered by an Eventarc
   Advanced pipeline over HTTP (binary or structured content mode) or wrapped in a Pub/Sub
   push message — becomes an :class:`Event`; an exception answers 500 so it is retried.
-* ``POST /_omnicloud/task``: a workflow task (:mod:`components.runtime.workflow.task`), the
+* ``POST /_omnicloud/task``: a workflow task (:mod:`components.runtime.orchestration.task`), the
   envelope as JSON body. The handler is called with its ``input``; the answer is always ``200``
   with ``{"output": ...}`` or ``{"error", "cause"}`` (an exception, or an output that is not
   JSON), so Cloud Workflows tells a handler's error from a platform failure (a non-2xx status or
@@ -69,7 +69,7 @@ from components.runtime.adapters._common import (
 from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
 from components.runtime.handler import Handler, call_http, call_scheduled, failed_message_ids, load_handler
 from components.runtime.messages import ChangeKind, Event, QueueBatch, QueueMessage, TableChange
-from components.runtime.workflow.task import TASK_ROUTE, error_of, parse_task, task_reply
+from components.runtime.orchestration.task import TASK_ROUTE, answer_task
 
 if TYPE_CHECKING:
     import flask
@@ -341,32 +341,8 @@ def _task(request: flask.Request, headers: Mapping[str, str], ctx: Context) -> f
 
 
 def run_task(body: bytes, ctx: Context) -> tuple[int, bytes]:
-    """Answer one workflow task request: ``(status, JSON body)``.
-
-    ``200`` with :func:`~components.runtime.workflow.task.task_reply`'s body whatever the
-    handler did (its exception, or an output that is not JSON, becomes ``{"error", "cause"}``),
-    so a handler's error is never mistaken for a platform failure; ``400`` when the body is not
-    a task envelope (a caller bug, which the workflow reports as a failed call).
-    """
-    try:
-        call = parse_task(json.loads(body or b"null"))
-    except ValueError:
-        call = None
-    if call is None:
-        reply = task_reply(error=("InvalidTaskEnvelope", f"POST {TASK_ROUTE} takes a workflow task envelope"))
-        return 400, json.dumps(reply).encode()
-    try:
-        # Serialised inside the try: an output JSON cannot carry fails the task, not the route.
-        return 200, json.dumps(task_reply(load_handler()(call.input, ctx))).encode()
-    except Exception as exc:
-        log.exception(
-            "workflow task failed (workflow=%s, step=%s, function=%s invocation=%s)",
-            call.workflow,
-            call.step,
-            ctx.function,
-            ctx.invocation_id,
-        )
-        return 200, json.dumps(task_reply(error=error_of(exc))).encode()
+    """Answer one workflow task request with the user's handler (see :func:`answer_task`)."""
+    return answer_task(body, load_handler(), ctx)
 
 
 # --- Pub/Sub push --------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The reference interpreter for portable workflows (plain JSON definitions).
 
 Semantics, the contract every cloud compiler must match (implemented once, as generators of
-effects, in :mod:`components.runtime.workflow.engine`; :func:`run` is its synchronous driver,
+effects, in :mod:`components.runtime.orchestration.engine`; :func:`run` is its synchronous driver,
 the Durable Functions orchestrator its other one):
 
 * One JSON state object (a dict), starting as the execution input.
@@ -42,9 +42,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from components.runtime.workflow import engine
-from components.runtime.workflow.engine import Done, Effect, Failed, Fanout, Invoke, Now, Outcome, Sleep
-from components.runtime.workflow.task import error_of
+from components.runtime.orchestration import engine
+from components.runtime.orchestration.engine import Done, Effect, Failed, Fanout, Invoke, Now, Outcome, Sleep
+from components.runtime.orchestration.task import error_of
 
 
 class Clock(Protocol):

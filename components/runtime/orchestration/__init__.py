@@ -6,8 +6,8 @@ produced by :func:`components.workflow.definition_to_json`.
 
 from __future__ import annotations
 
-from components.runtime.workflow.conditions import MISSING, evaluate, resolve
-from components.runtime.workflow.interpreter import Clock, FakeClock, RealClock, Result, run
-from components.runtime.workflow.task import TaskFailed
+from components.runtime.orchestration.conditions import MISSING, evaluate, resolve
+from components.runtime.orchestration.interpreter import Clock, FakeClock, RealClock, Result, run
+from components.runtime.orchestration.task import TaskFailed
 
 __all__ = ["MISSING", "Clock", "FakeClock", "RealClock", "Result", "TaskFailed", "evaluate", "resolve", "run"]

@@ -1,6 +1,6 @@
 """The workflow engine: the step logic of the portable semantics as generators of effects.
 
-The semantics themselves are documented in :mod:`components.runtime.workflow.interpreter`;
+The semantics themselves are documented in :mod:`components.runtime.orchestration.interpreter`;
 this module is the one implementation of them. It never calls a function, sleeps or reads a
 clock itself: it *yields* an effect and is sent back the effect's result, so one core serves
 every driver — the synchronous reference interpreter (:func:`~.interpreter.run`) and the
@@ -34,7 +34,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from components.runtime.workflow.conditions import MISSING, evaluate, is_path, resolve
+from components.runtime.orchestration.conditions import MISSING, evaluate, is_path, resolve
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,9 +24,13 @@ Standard library only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger("omnicloud.runtime")
 
 TASK_KIND = "workflow-task"
 TASK_ROUTE = "/_omnicloud/task"
@@ -80,6 +84,35 @@ def task_reply(output: Any = None, *, error: tuple[str, str] | None = None) -> d
     return {"output": output}
 
 
+def answer_task(body: bytes, handler: Callable[[Any, Any], Any], ctx: Any) -> tuple[int, bytes]:
+    """Answer one ``POST /_omnicloud/task`` on an HTTP target: ``(status, JSON body)``.
+
+    ``200`` with :func:`task_reply`'s body whatever the handler did (its exception, or an output
+    JSON cannot carry, becomes ``{"error", "cause"}``), so a handler's error is never mistaken
+    for a platform failure; ``400`` when the body is not a task envelope (a caller bug, which the
+    workflow reports as a failed call).
+    """
+    try:
+        call = parse_task(json.loads(body or b"null"))
+    except ValueError:
+        call = None
+    if call is None:
+        reply = task_reply(error=("InvalidTaskEnvelope", f"POST {TASK_ROUTE} takes a workflow task envelope"))
+        return 400, json.dumps(reply).encode()
+    try:
+        # Serialised inside the try: an output JSON cannot carry fails the task, not the route.
+        return 200, json.dumps(task_reply(handler(call.input, ctx))).encode()
+    except Exception as exc:
+        log.exception(
+            "workflow task failed (workflow=%s, step=%s, function=%s, invocation=%s)",
+            call.workflow,
+            call.step,
+            getattr(ctx, "function", ""),
+            getattr(ctx, "invocation_id", ""),
+        )
+        return 200, json.dumps(task_reply(error=error_of(exc))).encode()
+
+
 def named_error(error: str, cause: str) -> Exception:
     """An exception whose class name is ``error`` (how AWS Lambda reports ``errorType``)."""
     return type(error, (Exception,), {"__module__": "omnicloud.workflow"})(cause)
@@ -90,6 +123,7 @@ __all__ = [
     "TASK_ROUTE",
     "TaskCall",
     "TaskFailed",
+    "answer_task",
     "error_of",
     "named_error",
     "parse_task",
