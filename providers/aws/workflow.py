@@ -43,6 +43,13 @@ from providers.protocols import ComponentOutputs
 from providers.shared import apply_overrides, tags_for
 
 CLOUD = "aws"
+LIMITATIONS = {
+    "first_failure_in_order": (
+        "branches and Map items run concurrently; when several fail, Step Functions reports the one that failed "
+        "first in time, not the first in order"
+    ),
+}
+"""Semantic gaps the support matrix states (``tests/contract/test_workflow_features.py``)."""
 STATE_MACHINE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 STATE_MACHINE_NAME_MAX = 80
 ROLE_SUFFIX = "-role"
@@ -76,6 +83,8 @@ class AwsWorkflowResources:
 
 class AwsWorkflowProvider:
     """Builds :class:`components.Workflow` on AWS Step Functions."""
+
+    LIMITATIONS = LIMITATIONS
 
     def validate(self, name: str, args: WorkflowArgs) -> None:
         component = f"Workflow '{name}'"

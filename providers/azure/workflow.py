@@ -53,6 +53,17 @@ from providers.protocols import ComponentOutputs
 from providers.shared import apply_overrides, tags_for
 
 CLOUD = "azure"
+LIMITATIONS = {
+    "timer_precision": (
+        "Durable timers (Wait, retry back-off) can fire up to the queue polling interval (30 s by default) late "
+        "when the app is idle"
+    ),
+    "task_once_per_attempt": (
+        "activities are at-least-once: a worker lost mid-call re-runs the activity, so the function can be "
+        "called twice for one attempt"
+    ),
+}
+"""Semantic gaps the support matrix states (``tests/contract/test_workflow_features.py``)."""
 PYTHON_VERSION = PYTHON_VERSIONS["python3.11"]
 MEMORY_MB = 2048
 """The orchestrator replays small JSON documents; Flex's default instance size is plenty."""
@@ -78,6 +89,8 @@ def start_queue_name(name: str) -> str:
 
 class AzureWorkflowProvider:
     """Builds :class:`components.Workflow` on Durable Functions (Flex Consumption)."""
+
+    LIMITATIONS = LIMITATIONS
 
     def validate(self, name: str, args: WorkflowArgs) -> None:
         component = f"Workflow '{name}'"

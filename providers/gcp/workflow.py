@@ -38,6 +38,13 @@ from providers.protocols import ComponentOutputs
 from providers.shared import apply_overrides, tags_for, task_callers_of
 
 CLOUD = "gcp"
+LIMITATIONS = {
+    "first_failure_in_order": (
+        "branches and Map iterations run concurrently; when several fail, Cloud Workflows raises the one that "
+        "failed first in time, not the first in order"
+    ),
+}
+"""Semantic gaps the support matrix states (``tests/contract/test_workflow_features.py``)."""
 WORKFLOW_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 WORKFLOW_NAME_MAX = 64
 """Workflows IDs: a letter first, then letters, digits, '-' and '_', at most 64 characters."""
@@ -57,6 +64,8 @@ class GcpWorkflowResources:
 
 class GcpWorkflowProvider:
     """Builds :class:`components.Workflow` on Cloud Workflows."""
+
+    LIMITATIONS = LIMITATIONS
 
     def validate(self, name: str, args: WorkflowArgs) -> None:
         component = f"Workflow '{name}'"

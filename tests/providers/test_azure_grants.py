@@ -54,12 +54,21 @@ def test_every_rbac_role_in_the_table_is_a_known_built_in_data_role() -> None:
 
 
 def test_a_link_to_a_kind_azure_cannot_grant_fails_before_deploy() -> None:
+    class Notebook:
+        KIND = "notebook"
+        logical_name = "scratch"
+
+    with pytest.raises(InvalidArgsError, match="cannot grant access to a notebook"):
+        grants.check_links("Function 'api'", [Link(Notebook(), ("read",))])
+
+
+def test_a_link_to_an_unknown_verb_fails_before_deploy() -> None:
     class Workflow:
         KIND = "workflow"
         logical_name = "checkout"
 
-    with pytest.raises(InvalidArgsError, match="cannot grant access to a workflow"):
-        grants.check_links("Function 'api'", [Link(Workflow(), ("start",))])
+    with pytest.raises(InvalidArgsError, match=r"verbs on a workflow are \('start',\)"):
+        grants.check_links("Function 'api'", [Link(Workflow(), ("stop",))])
 
 
 def test_a_link_to_another_cloud_fails_before_anything_is_registered(project_root: Path) -> None:
