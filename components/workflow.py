@@ -73,7 +73,12 @@ class WorkflowArgs(ComponentArgs):
 
     steps: list[Step]
     tags: dict[str, str] = Field(default_factory=dict, description="Tags / labels on every resource.")
-    log_retention_days: int = Field(default=30, ge=1, description="How long execution logs are kept.")
+    log_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="How long execution logs are kept (AWS log group, Azure Application Insights; on GCP "
+        "call logs go to the project's _Default bucket and keep its retention).",
+    )
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per cloud, extra arguments for the main native resource."
     )

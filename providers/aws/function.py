@@ -197,7 +197,7 @@ class AwsFunctionProvider:
         architecture = args.architecture or "arm64"
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=_assume_role_policy("lambda.amazonaws.com"),
+            assume_role_policy=grants.assume_role_policy("lambda.amazonaws.com"),
             description=f"Execution role of omnicloud Function '{name}'",
             tags=tags,
             opts=child,
@@ -375,7 +375,7 @@ def _schedule(
     )
     scheduler_role = aws.iam.Role(
         f"{name}-scheduler",
-        assume_role_policy=_assume_role_policy("scheduler.amazonaws.com"),
+        assume_role_policy=grants.assume_role_policy("scheduler.amazonaws.com"),
         description=f"Lets EventBridge Scheduler invoke omnicloud Function '{name}'",
         tags=tags,
         opts=opts,
@@ -466,16 +466,6 @@ def _environment(name: str, args: FunctionArgs, parent: pulumi.ComponentResource
 
 def _description(name: str, args: FunctionArgs) -> str:
     return args.description or f"omnicloud Function '{name}' ({args.handler})"
-
-
-def _assume_role_policy(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-        },
-        sort_keys=True,
-    )
 
 
 def _policy(statements: list[dict[str, object]]) -> str:

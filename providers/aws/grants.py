@@ -172,6 +172,17 @@ def policy_document(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
     )
 
 
+def assume_role_policy(service: str) -> str:
+    """The trust policy of a role only ``service`` (``"lambda.amazonaws.com"``...) may assume."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        },
+        sort_keys=True,
+    )
+
+
 def sid(*parts: str) -> str:
     """``("link", "table", "read")`` → ``"LinkTableRead"`` (Sids are alphanumeric)."""
     words = [w for part in parts for w in re.split(r"[^A-Za-z0-9]+", part) if w]

@@ -39,6 +39,7 @@ from components.errors import require
 from components.workflow import WorkflowArgs
 from providers.aws import grants, naming
 from providers.aws.asl import check_definition, compile_asl
+from providers.aws.function import LOG_RETENTION_DAYS
 from providers.protocols import ComponentOutputs
 from providers.shared import apply_overrides, tags_for
 
@@ -54,8 +55,6 @@ STATE_MACHINE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 STATE_MACHINE_NAME_MAX = 80
 ROLE_SUFFIX = "-role"
 VENDED_LOGS_PREFIX = "/aws/vendedlogs/states"
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                      3288, 3653)
 LOG_DELIVERY_ACTIONS = (
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
@@ -118,18 +117,7 @@ class AwsWorkflowProvider:
         tags = tags_for(name, args)
         role = aws.iam.Role(
             f"{name}{ROLE_SUFFIX}",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=grants.assume_role_policy("states.amazonaws.com"),
             description=f"Execution role of omnicloud Workflow '{name}'",
             tags=tags,
             opts=child,
@@ -145,18 +133,15 @@ class AwsWorkflowProvider:
         log_policy = aws.iam.RolePolicy(
             f"{name}-logs",
             role=role.id,
-            policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "WorkflowLogDelivery",
-                            "Effect": "Allow",
-                            "Action": list(LOG_DELIVERY_ACTIONS),
-                            "Resource": "*",
-                        }
-                    ],
-                }
+            policy=grants.policy_document(
+                [
+                    {
+                        "Sid": grants.sid("workflow", "log", "delivery"),
+                        "Effect": "Allow",
+                        "Action": list(LOG_DELIVERY_ACTIONS),
+                        "Resource": "*",
+                    }
+                ]
             ),
             opts=child,
         )
@@ -211,25 +196,18 @@ def _invoke_policy(
     name: str, functions: Mapping[str, Any], role: aws.iam.Role, opts: pulumi.ResourceOptions
 ) -> aws.iam.RolePolicy:
     """``lambda:InvokeFunction`` on the called functions' exact ARNs (one statement each)."""
-    statements: list[pulumi.Output[dict[str, Any]]] = []
-    for logical, function in sorted(functions.items()):
-        access = grants.access_to(function, ["invoke"])
-        arns_output: pulumi.Output[list[str]] = pulumi.Output.from_input(access.resources["invoke"])  # type: ignore[assignment]
-        statements.append(
-            arns_output.apply(
-                lambda arns, logical=logical: {
-                    "Sid": "WorkflowTaskInvoke" + re.sub(r"[^A-Za-z0-9]", "", logical.title()),
-                    "Effect": "Allow",
-                    "Action": list(grants.actions("function", "invoke")),
-                    "Resource": sorted(arns),
-                }
-            )
-        )
+    statements = [
+        {
+            "Sid": grants.sid("workflow", "task", "invoke", logical),
+            "Effect": "Allow",
+            "Action": list(grants.actions("function", "invoke")),
+            "Resource": grants.access_to(function, ["invoke"]).resources["invoke"],
+        }
+        for logical, function in sorted(functions.items())
+    ]
     return aws.iam.RolePolicy(
         f"{name}-invoke",
         role=role.id,
-        policy=pulumi.Output.all(*statements).apply(
-            lambda found: json.dumps({"Version": "2012-10-17", "Statement": list(found)})
-        ),
+        policy=grants.policy_document(statements),
         opts=opts,
     )

@@ -51,6 +51,17 @@ class Matrix:
     def gap(self, reason: str) -> None:
         self._record(f"no: {reason}")
 
+    def stated_gap(self, kind: str, key: str) -> None:
+        """A semantic gap the target's provider declares in ``LIMITATIONS[key]`` (it deploys, but
+        behaves differently), else supported."""
+        from providers.registry import provider_for
+
+        limitation = getattr(provider_for(kind, self.target), "LIMITATIONS", {}).get(key)
+        if limitation:
+            self.gap(limitation)
+        else:
+            self.supported()
+
     def build(self, make: Callable[[], T]) -> T | None:
         """Run ``make``; a refusal before deploy (InvalidArgsError) is recorded as the gap."""
         try:

@@ -160,51 +160,41 @@ def test_table_changes(matrix, project_root):
 # -- semantic gaps providers declare (they deploy, but behave differently) -----------------------
 
 
-def _stated_gap(matrix, kind: str, key: str) -> None:
-    from providers.registry import provider_for
-
-    limitation = getattr(provider_for(kind, matrix.target), "LIMITATIONS", {}).get(key)
-    if limitation:
-        matrix.gap(limitation)
-    else:
-        matrix.supported()
-
-
 @feature("Table", "change feed includes deletes and old images")
 def test_table_change_semantics(matrix, project_root):
-    _stated_gap(matrix, "table", "change_feed_deletes_and_old_images")
+    matrix.stated_gap("table", "change_feed_deletes_and_old_images")
 
 
 @feature("Table", "failed changes dead-lettered after retries")
 def test_table_change_dead_letter(matrix, project_root):
-    _stated_gap(matrix, "table", "change_trigger_dead_letter")
+    matrix.stated_gap("table", "change_trigger_dead_letter")
 
 
 @feature("Table", "point-in-time recovery per table")
 def test_table_pitr_scope(matrix, project_root):
-    _stated_gap(matrix, "table", "point_in_time_recovery_per_database")
+    matrix.stated_gap("table", "point_in_time_recovery_per_database")
 
 
 @feature("Queue", "trigger batches hold several messages")
 def test_queue_batch_semantics(matrix, project_root):
-    _stated_gap(matrix, "queue", "batches")
+    matrix.stated_gap("queue", "batches")
 
 
 @feature("Queue", "only the failed messages of a batch are retried")
 def test_queue_partial_batch(matrix, project_root):
-    _stated_gap(matrix, "queue", "partial_batch_failure")
+    matrix.stated_gap("queue", "partial_batch_failure")
 
 
 @feature("Queue", "several subscriber functions per queue")
 def test_queue_consumers(matrix, project_root):
-    _stated_gap(matrix, "queue", "one_consumer")
+    matrix.stated_gap("queue", "one_consumer")
 
 
 @feature("EventBus", "undeliverable events dead-lettered")
 def test_bus_dead_letter(matrix, project_root):
-    _stated_gap(matrix, "bus", "dead_letter")
+    matrix.stated_gap("bus", "dead_letter")
 
 
 @feature("EventBus", "patterns match events from any publisher")
 def test_bus_foreign_publishers(matrix, project_root):
-    _stated_gap(matrix, "bus", "publish_only_through_omnicloud")
+    matrix.stated_gap("bus", "publish_only_through_omnicloud")

@@ -83,26 +83,16 @@ def test_dot_dollar_key_literal(matrix, project_root):
 # -- semantic gaps providers declare (they deploy, but behave differently) -----------------------
 
 
-def _stated_gap(matrix, key: str) -> None:
-    from providers.registry import provider_for
-
-    limitation = getattr(provider_for("workflow", matrix.target), "LIMITATIONS", {}).get(key)
-    if limitation:
-        matrix.gap(limitation)
-    else:
-        matrix.supported()
-
-
 @feature("Workflow", "several failing branches: the first in order is reported")
 def test_first_failure_in_order(matrix, project_root):
-    _stated_gap(matrix, "first_failure_in_order")
+    matrix.stated_gap("workflow", "first_failure_in_order")
 
 
 @feature("Workflow", "timers and back-off fire on time")
 def test_timer_precision(matrix, project_root):
-    _stated_gap(matrix, "timer_precision")
+    matrix.stated_gap("workflow", "timer_precision")
 
 
 @feature("Workflow", "each task runs exactly once per attempt")
 def test_task_once_per_attempt(matrix, project_root):
-    _stated_gap(matrix, "task_once_per_attempt")
+    matrix.stated_gap("workflow", "task_once_per_attempt")

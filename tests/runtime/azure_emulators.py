@@ -46,6 +46,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import azure.functions as func
 import pytest
 
 from tests.runtime.emulators import emulator_missing, free_port
@@ -521,3 +522,36 @@ def running(resource: Any) -> Iterator[Any]:
         yield resource
     finally:
         resource.stop()
+
+
+class WorkerContext(func.Context):
+    """What the Functions worker passes as ``context`` (azure.functions ships only the ABC)."""
+
+    def __init__(self, function_name: str, invocation_id: str | None = None, retry_context: Any = None) -> None:
+        self._function_name = function_name
+        self._invocation_id = invocation_id or str(uuid.uuid4())
+        self._retry_context = retry_context
+
+    @property
+    def invocation_id(self) -> str:
+        return self._invocation_id
+
+    @property
+    def function_name(self) -> str:
+        return self._function_name
+
+    @property
+    def function_directory(self) -> str:
+        return "/home/site/wwwroot"
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return None
+
+    @property
+    def trace_context(self) -> Any:
+        return None
+
+    @property
+    def retry_context(self) -> Any:
+        return self._retry_context

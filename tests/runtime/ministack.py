@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -31,7 +30,7 @@ import pytest
 from components.packaging import ArchiveSpec, Vendored, build_archive
 from tests.conftest import REPO_ROOT
 from tests.runtime.aws_emulators import REGION, point_boto3_at, unique
-from tests.runtime.emulators import emulator_missing, free_port
+from tests.runtime.emulators import emulator_missing, emulator_venv, free_port
 
 ADAPTER = "components.runtime.adapters.aws.handler"
 RUNTIME = "python3.11"
@@ -51,32 +50,11 @@ botocore."""
 
 def ensure_ministack(venv: Path) -> Path:
     """The ``ministack`` executable of ``venv``, installing ministack and boto3 there if missing."""
-    executable = venv / "bin" / "ministack"
-    python = venv / "bin" / "python"
-    if executable.exists() and _imports(python, "boto3"):
-        return executable
-    try:
-        if not python.exists():
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
-        # One resolver run for both, so boto3 cannot move ministack's pinned botocore.
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", *MINISTACK_REQUIREMENTS],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        detail = getattr(exc, "stderr", "") or ""
-        emulator_missing(f"could not install {' '.join(MINISTACK_REQUIREMENTS)} into {venv}: {exc} {detail[-2000:]}")
+    python = emulator_venv(venv, MINISTACK_REQUIREMENTS, "ministack, boto3")
+    executable = python.parent / "ministack"
     if not executable.exists():
         emulator_missing(f"{executable} missing after installing {' '.join(MINISTACK_REQUIREMENTS)}")
     return executable
-
-
-def _imports(python: Path, module: str) -> bool:
-    result = subprocess.run([str(python), "-c", f"import {module}"], capture_output=True, timeout=60, check=False)
-    return result.returncode == 0
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 60) -> None:

@@ -16,41 +16,10 @@ from azure.functions.timer import TimerRequest
 from components.runtime import Scheduled
 from components.runtime.adapters import azure
 
+from .azure_emulators import WorkerContext
 from .conftest import UserApp
 
 NCRONTAB = "0 0 2 * * *"
-
-
-class FakeContext(func.Context):
-    """What the worker passes as ``context`` (azure.functions only ships the ABC)."""
-
-    def __init__(self, function_name: str, invocation_id: str) -> None:
-        self._function_name = function_name
-        self._invocation_id = invocation_id
-
-    @property
-    def invocation_id(self) -> str:
-        return self._invocation_id
-
-    @property
-    def function_name(self) -> str:
-        return self._function_name
-
-    @property
-    def function_directory(self) -> str:
-        return "/home/site/wwwroot"
-
-    @property
-    def thread_local_storage(self) -> Any:
-        return None
-
-    @property
-    def trace_context(self) -> Any:
-        return None
-
-    @property
-    def retry_context(self) -> Any:
-        return None
 
 
 def functions_by_name(app: func.FunctionApp) -> dict[str, func.Function]:
@@ -132,7 +101,7 @@ def test_http_invocation_reaches_handler_as_portable_request(user_app: UserApp) 
         X_Forwarded_For="203.0.113.9:50312",
     )
 
-    resp = fn.get_user_function()(req=req, context=FakeContext("http", "inv-az-1"))
+    resp = fn.get_user_function()(req=req, context=WorkerContext("http", "inv-az-1"))
 
     assert isinstance(resp, func.HttpResponse)
     assert resp.status_code == 200
@@ -160,14 +129,14 @@ def test_http_invocation_reaches_handler_as_portable_request(user_app: UserApp) 
 def test_source_ip_strips_the_port_app_service_appends(user_app: UserApp, forwarded: str, expected: str) -> None:
     fn = functions_by_name(azure.build_app(http="public", schedule=None))[azure.HTTP_FUNCTION]
     req = http_request("GET", "https://h.net/", X_Forwarded_For=forwarded)
-    fn.get_user_function()(req=req, context=FakeContext("http", "i"))
+    fn.get_user_function()(req=req, context=WorkerContext("http", "i"))
     [(request, _)] = user_app.calls
     assert request.source_ip == expected
 
 
 def test_post_body_and_binary_response_pass_through_unchanged(user_app: UserApp) -> None:
     fn = functions_by_name(azure.build_app(http="private", schedule=None))[azure.HTTP_FUNCTION]
-    ctx = FakeContext("http", "inv-az-2")
+    ctx = WorkerContext("http", "inv-az-2")
     body = json.dumps({"sku": "A-1"}).encode()
 
     post = fn.get_user_function()(
@@ -184,14 +153,14 @@ def test_post_body_and_binary_response_pass_through_unchanged(user_app: UserApp)
 def test_response_cookies_become_separate_set_cookie_headers(user_app: UserApp) -> None:
     fn = functions_by_name(azure.build_app(http="public", schedule=None))[azure.HTTP_FUNCTION]
     resp = fn.get_user_function()(
-        req=http_request("GET", "https://h.net/set-cookies"), context=FakeContext("http", "i")
+        req=http_request("GET", "https://h.net/set-cookies"), context=WorkerContext("http", "i")
     )
     assert resp.headers.get_all("Set-Cookie") == ["a=1; Path=/", "b=2"]
 
 
 def test_handler_exception_is_a_generic_500(user_app: UserApp) -> None:
     fn = functions_by_name(azure.build_app(http="public", schedule=None))[azure.HTTP_FUNCTION]
-    resp = fn.get_user_function()(req=http_request("GET", "https://h.net/boom"), context=FakeContext("http", "i"))
+    resp = fn.get_user_function()(req=http_request("GET", "https://h.net/boom"), context=WorkerContext("http", "i"))
     assert resp.status_code == 500
     assert json.loads(resp.get_body()) == {"error": "internal"}
 
@@ -203,7 +172,7 @@ def test_timer_invocation_is_scheduled_with_portable_expression_and_utc_now(
     fn = functions_by_name(azure.build_app(http=None, schedule=NCRONTAB))[azure.TIMER_FUNCTION]
 
     before = datetime.now(UTC).replace(microsecond=0)
-    result = fn.get_user_function()(timer=TimerRequest(past_due=False), context=FakeContext("timer", "inv-t-1"))
+    result = fn.get_user_function()(timer=TimerRequest(past_due=False), context=WorkerContext("timer", "inv-t-1"))
 
     assert result is None
     [(event, ctx)] = user_app.calls
@@ -218,7 +187,7 @@ def test_timer_handler_failure_propagates(user_app: UserApp, monkeypatch: pytest
     monkeypatch.setenv("OMNICLOUD_HANDLER", user_app.spec("failing"))
     fn = functions_by_name(azure.build_app(http=None, schedule=NCRONTAB))[azure.TIMER_FUNCTION]
     with pytest.raises(RuntimeError, match="scheduled job failed"):
-        fn.get_user_function()(timer=TimerRequest(), context=FakeContext("timer", "i"))
+        fn.get_user_function()(timer=TimerRequest(), context=WorkerContext("timer", "i"))
 
 
 @pytest.mark.parametrize(("http", "ncrontab"), [("public", None), ("private", NCRONTAB), (None, NCRONTAB)])

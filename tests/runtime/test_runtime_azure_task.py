@@ -17,7 +17,8 @@ import pytest
 from components.runtime.adapters import azure
 from components.runtime.orchestration.task import TASK_ROUTE, task_envelope
 
-from .test_runtime_azure import NCRONTAB, FakeContext, bindings, functions_by_name
+from .azure_emulators import WorkerContext
+from .test_runtime_azure import NCRONTAB, bindings, functions_by_name
 
 HANDLERS = textwrap.dedent(
     """
@@ -54,7 +55,7 @@ def call(module: str, handler: str, body: bytes, monkeypatch: pytest.MonkeyPatch
     request = func.HttpRequest(
         method="POST", url=f"https://pricer.azurewebsites.net{TASK_ROUTE}", headers={}, params={}, body=body
     )
-    response = entry.get_user_function()(req=request, context=FakeContext(azure.TASK_FUNCTION, "inv-task-1"))
+    response = entry.get_user_function()(req=request, context=WorkerContext(azure.TASK_FUNCTION, "inv-task-1"))
     assert isinstance(response, func.HttpResponse)
     assert response.mimetype == "application/json"
     return response

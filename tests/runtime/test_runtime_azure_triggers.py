@@ -39,6 +39,7 @@ from .azure_emulators import (
     HostMessage,
     SettlementRecorder,
     StaticTokenCredential,
+    WorkerContext,
     host_binding_messages,
     host_sdk_messages,
     running,
@@ -68,38 +69,6 @@ HANDLERS = textwrap.dedent(
         return FAIL(event) if FAIL is not None else None
     '''
 )
-
-
-class FunctionContext(func.Context):
-    """What the worker passes as ``context`` (azure.functions ships only the ABC)."""
-
-    def __init__(self, function_name: str, retry_context: Any = None) -> None:
-        self._function_name = function_name
-        self._retry_context = retry_context
-
-    @property
-    def invocation_id(self) -> str:
-        return "inv-1"
-
-    @property
-    def function_name(self) -> str:
-        return self._function_name
-
-    @property
-    def function_directory(self) -> str:
-        return "/home/site/wwwroot"
-
-    @property
-    def thread_local_storage(self) -> Any:
-        return None
-
-    @property
-    def trace_context(self) -> Any:
-        return None
-
-    @property
-    def retry_context(self) -> Any:
-        return self._retry_context
 
 
 @dataclass
@@ -377,7 +346,7 @@ def test_failed_ids_are_abandoned_and_the_other_messages_completed(
     entry = queue_entry(monkeypatch)
 
     entry(
-        messages=host_sdk_messages(messages, many=True), message_actions=actions, context=FunctionContext("queue_jobs")
+        messages=host_sdk_messages(messages, many=True), message_actions=actions, context=WorkerContext("queue_jobs")
     )
 
     [(batch, ctx)] = user.CALLS
@@ -405,7 +374,7 @@ def test_on_a_fifo_queue_later_messages_of_a_failed_group_are_abandoned_too(
     user.FAIL = lambda batch: ["a1"]
     entry = queue_entry(monkeypatch, fifo=True)
 
-    entry(messages=host_sdk_messages(messages, many=True), message_actions=actions, context=FunctionContext("q"))
+    entry(messages=host_sdk_messages(messages, many=True), message_actions=actions, context=WorkerContext("q"))
 
     outcome = {token: verb for verb, token in recorder.calls}
     assert [outcome[str(m.lock_token)] for m in messages] == ["abandon", "complete", "abandon", "complete"]
@@ -420,7 +389,7 @@ def test_deliveries_larger_than_batch_size_reach_the_handler_in_batches_settled_
     entry = queue_entry(monkeypatch, batch_size=2)
 
     with pytest.raises(RuntimeError, match="db down"):
-        entry(messages=host_sdk_messages(messages, many=True), message_actions=actions, context=FunctionContext("q"))
+        entry(messages=host_sdk_messages(messages, many=True), message_actions=actions, context=WorkerContext("q"))
 
     assert [[m.id for m in batch.messages] for batch, _ in user.CALLS] == [["m-1", "m-2"], ["m-3", "m-4"], ["m-5"]]
     assert [verb for verb, _ in recorder.calls] == ["complete", "complete", "abandon", "abandon", "complete"]
@@ -441,7 +410,7 @@ def test_a_malformed_handler_result_abandons_the_batch_and_fails(
     user.FAIL = result
     entry = queue_entry(monkeypatch)
     with pytest.raises((TypeError, ValueError)):
-        entry(messages=host_sdk_messages(sent(2), many=True), message_actions=actions, context=FunctionContext("q"))
+        entry(messages=host_sdk_messages(sent(2), many=True), message_actions=actions, context=WorkerContext("q"))
     assert [verb for verb, _ in recorder.calls] == ["abandon", "abandon"]
 
 
@@ -453,7 +422,7 @@ def test_one_message_deliveries_are_settled_too(
     user.FAIL = lambda batch: [batch.messages[0].id]
     entry = queue_entry(monkeypatch, batch_size=1)
 
-    entry(messages=host_sdk_messages([message], many=False), message_actions=actions, context=FunctionContext("q"))
+    entry(messages=host_sdk_messages([message], many=False), message_actions=actions, context=WorkerContext("q"))
 
     assert recorder.calls == [("abandon", str(message.lock_token))]
 
@@ -472,7 +441,7 @@ def test_sdk_messages_become_queue_messages_with_every_portable_field(
     )
     entry = queue_entry(monkeypatch, fifo=True)
 
-    entry(messages=host_sdk_messages([message], many=True), message_actions=actions, context=FunctionContext("q"))
+    entry(messages=host_sdk_messages([message], many=True), message_actions=actions, context=WorkerContext("q"))
 
     [(batch, _)] = user.CALLS
     [got] = batch.messages
@@ -496,10 +465,10 @@ def test_without_settlement_a_reported_failure_fails_the_whole_delivery(
     messages = sent(3, session_id=None)
     entry = queue_entry(monkeypatch)
 
-    assert entry(messages=host_binding_messages(messages, many=True), context=FunctionContext("q")) is None
+    assert entry(messages=host_binding_messages(messages, many=True), context=WorkerContext("q")) is None
     user.FAIL = lambda batch: ["m-2"]
     with pytest.raises(azure.BatchFailed, match=r"m-2.*all 3 messages of this delivery are redelivered"):
-        entry(messages=host_binding_messages(messages, many=True), context=FunctionContext("q"))
+        entry(messages=host_binding_messages(messages, many=True), context=WorkerContext("q"))
 
 
 def test_without_settlement_a_handler_exception_propagates_and_later_batches_wait(
@@ -509,7 +478,7 @@ def test_without_settlement_a_handler_exception_propagates_and_later_batches_wai
     user.RAISE = lambda batch: RuntimeError("boom")
     entry = queue_entry(monkeypatch, batch_size=2)
     with pytest.raises(RuntimeError, match="boom"):
-        entry(messages=host_binding_messages(sent(4), many=True), context=FunctionContext("q"))
+        entry(messages=host_binding_messages(sent(4), many=True), context=WorkerContext("q"))
     assert len(user.CALLS) == 1
 
 
@@ -528,7 +497,7 @@ def test_binding_messages_become_queue_messages_with_every_portable_field(
     )
     entry = queue_entry(monkeypatch, batch_size=10 if many else 1, fifo=True)
 
-    entry(messages=host_binding_messages([message], many=many), context=FunctionContext("q"))
+    entry(messages=host_binding_messages([message], many=many), context=WorkerContext("q"))
 
     [(batch, _)] = user.CALLS
     [got] = batch.messages
@@ -569,7 +538,7 @@ def test_a_cloud_event_delivery_reaches_the_handler_as_an_event(
         "data": {"order": 42},
     }
 
-    assert bus_entry(monkeypatch)(event=delivered(cloud_event), context=FunctionContext("bus_on_order")) is None
+    assert bus_entry(monkeypatch)(event=delivered(cloud_event), context=WorkerContext("bus_on_order")) is None
 
     [(event, ctx)] = user.CALLS
     assert event == Event(
@@ -593,7 +562,7 @@ def test_an_event_grid_schema_delivery_is_mapped_as_well(user: ModuleType, monke
         "data": [1, 2],
         "dataVersion": "1",
     }
-    bus_entry(monkeypatch)(event=delivered(grid_event), context=FunctionContext("bus_on_order"))
+    bus_entry(monkeypatch)(event=delivered(grid_event), context=WorkerContext("bus_on_order"))
     [(event, _)] = user.CALLS
     assert (event.id, event.type, event.source, event.subject, event.data) == (
         "e-2",
@@ -611,7 +580,7 @@ def test_an_event_handler_failure_propagates_so_event_grid_retries(
     user.RAISE = lambda event: RuntimeError("not yet")
     event = delivered({"specversion": "1.0", "id": "e", "source": "s", "type": "t", "data": None})
     with pytest.raises(RuntimeError, match="not yet"):
-        bus_entry(monkeypatch)(event=event, context=FunctionContext("bus_on_order"))
+        bus_entry(monkeypatch)(event=event, context=WorkerContext("bus_on_order"))
 
 
 # --- Cosmos DB change feed ---------------------------------------------------------------------
@@ -653,7 +622,7 @@ def test_changed_documents_reach_the_handler_in_order_as_table_changes(
         stored("c1", "o2", created=False, total=7, ttl=30),
     )
 
-    table_entry(monkeypatch)(documents=documents, context=FunctionContext("table_orders"))
+    table_entry(monkeypatch)(documents=documents, context=WorkerContext("table_orders"))
 
     changes = [change for change, _ in user.CALLS]
     assert changes == [
@@ -680,7 +649,7 @@ def test_changed_documents_reach_the_handler_in_order_as_table_changes(
 
 def test_a_table_without_sort_key_gives_partition_only_keys(user: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     table_entry(monkeypatch, sort_key=None)(
-        documents=feed(stored("u1", "_", created=True)), context=FunctionContext("t")
+        documents=feed(stored("u1", "_", created=True)), context=WorkerContext("t")
     )
     [(change, _)] = user.CALLS
     assert change.key == {"pk": "u1"}
@@ -694,12 +663,12 @@ def test_a_failing_change_stops_the_batch_and_the_last_retry_logs_what_is_lost(
     documents = feed(*(stored("c1", f"o{i}", created=True) for i in (1, 2, 3)))
 
     with pytest.raises(RuntimeError, match="bad change"):
-        entry(documents=documents, context=FunctionContext("t", Retry(retry_count=3, max_retry_count=10)))
+        entry(documents=documents, context=WorkerContext("t", retry_context=Retry(retry_count=3, max_retry_count=10)))
     assert [change.key["sk"] for change, _ in user.CALLS] == ["o1", "o2"]
     assert "giving up" not in caplog.text
 
     with caplog.at_level(logging.ERROR, logger="omnicloud.runtime"), pytest.raises(RuntimeError):
-        entry(documents=documents, context=FunctionContext("t", Retry(retry_count=10, max_retry_count=10)))
+        entry(documents=documents, context=WorkerContext("t", retry_context=Retry(retry_count=10, max_retry_count=10)))
     assert "giving up on 2 changes of table 'orders'" in caplog.text
     assert "'sk': 'o3'" in caplog.text
 
@@ -735,9 +704,9 @@ def test_documents_the_table_client_writes_become_insert_then_modify_changes(
 
     # The latest-version change feed delivers each document as it is stored after the write.
     table.put({"pk": "c1", "sk": "o/1", "status": "new", "id": "mine", "expires": 4102444800})
-    entry(documents=feed(container.read_item("o%2F1", partition_key="c1")), context=FunctionContext("t"))
+    entry(documents=feed(container.read_item("o%2F1", partition_key="c1")), context=WorkerContext("t"))
     table.put({"pk": "c1", "sk": "o/1", "status": "paid", "id": "mine", "expires": 4102444800})
-    entry(documents=feed(container.read_item("o%2F1", partition_key="c1")), context=FunctionContext("t"))
+    entry(documents=feed(container.read_item("o%2F1", partition_key="c1")), context=WorkerContext("t"))
 
     inserted, modified = (change for change, _ in user.CALLS)
     assert (inserted.kind, modified.kind) == ("insert", "modify")
@@ -781,7 +750,7 @@ def test_a_group_that_failed_in_one_batch_is_held_back_in_the_next(
     user.FAIL = lambda batch: ["a1"] if batch.messages[0].id == "a1" else None
     entry = queue_entry(monkeypatch, fifo=True, batch_size=2)
 
-    entry(messages=host_sdk_messages(messages, many=True), message_actions=actions, context=FunctionContext("q"))
+    entry(messages=host_sdk_messages(messages, many=True), message_actions=actions, context=WorkerContext("q"))
 
     assert [[m.id for m in batch.messages] for batch, _ in user.CALLS] == [["a1", "b1"], ["b2"]]
     outcome = {token: verb for verb, token in recorder.calls}

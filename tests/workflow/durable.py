@@ -33,7 +33,6 @@ import asyncio
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -51,6 +50,7 @@ from azure.functions._durable_functions import df_dumps, df_loads
 
 from components.runtime.adapters import azure, azure_workflow
 from components.runtime.orchestration.task import TASK_ROUTE
+from tests.runtime.azure_emulators import WorkerContext
 from tests.workflow import handlers
 
 HANDLER_SPEC = "tests.workflow.durable.serve_target"
@@ -66,38 +66,6 @@ def serve_target(event: Any, ctx: Any) -> Any:
 
 
 # --- the target side: loopback HTTP into the real Azure task route -------------------------------
-
-
-class AzureContext(func.Context):
-    """What the Functions worker passes as ``context`` (azure.functions ships only the ABC)."""
-
-    def __init__(self, function_name: str) -> None:
-        self._function_name = function_name
-        self._invocation_id = str(uuid.uuid4())
-
-    @property
-    def invocation_id(self) -> str:
-        return self._invocation_id
-
-    @property
-    def function_name(self) -> str:
-        return self._function_name
-
-    @property
-    def function_directory(self) -> str:
-        return "/home/site/wwwroot"
-
-    @property
-    def thread_local_storage(self) -> Any:
-        return None
-
-    @property
-    def trace_context(self) -> Any:
-        return None
-
-    @property
-    def retry_context(self) -> Any:
-        return None
 
 
 @dataclass
@@ -140,7 +108,7 @@ class TaskServer:
                     body=body,
                 )
                 _target.name = name
-                response = task_entry(req=request, context=AzureContext(azure.TASK_FUNCTION))
+                response = task_entry(req=request, context=WorkerContext(azure.TASK_FUNCTION))
                 self._send(response.status_code, response.get_body())
 
             def _send(self, status: int, body: bytes) -> None:

@@ -34,7 +34,7 @@ import pytest
 
 from components.runtime.adapters import gcp
 from tests.conftest import REPO_ROOT
-from tests.runtime.emulators import emulator_missing, free_port
+from tests.runtime.emulators import emulator_venv, free_port
 from tests.workflow import handlers
 
 EMULATOR_REQUIREMENT = "workflows-emulator==1.10.0"
@@ -50,30 +50,7 @@ def workflows_venv() -> Path:
 
 def ensure_emulator(venv: Path) -> Path:
     """The Python of ``venv``, installing workflows-emulator there if it is missing."""
-    python = venv / "bin" / "python"
-    if python.exists() and _imports(python, "workflows_emulator"):
-        return python
-    try:
-        if not python.exists():
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", EMULATOR_REQUIREMENT],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        detail = getattr(exc, "stderr", "") or ""
-        emulator_missing(f"could not install {EMULATOR_REQUIREMENT} into {venv}: {exc} {detail[-2000:]}")
-    if not _imports(python, "workflows_emulator"):
-        emulator_missing(f"{EMULATOR_REQUIREMENT} is not importable from {python}")
-    return python
-
-
-def _imports(python: Path, module: str) -> bool:
-    result = subprocess.run([str(python), "-c", f"import {module}"], capture_output=True, timeout=60, check=False)
-    return result.returncode == 0
+    return emulator_venv(venv, (EMULATOR_REQUIREMENT,), "workflows_emulator")
 
 
 @dataclass
