@@ -16,16 +16,13 @@ Semantics (SQS's where the clouds differ; see the notes on each method):
   per group is in flight. ``dedup_id`` drops repeats of a send for five minutes.
 * **Retention.** A message older than ``retention_s`` is dropped when its queue is received from.
 
-Durability and concurrency: the database runs in WAL mode with ``synchronous=FULL``, so a
-``send`` that returned is on disk and survives ``kill -9`` and power loss. Every state change is
-one ``BEGIN IMMEDIATE`` transaction, so a crash anywhere leaves each message exactly once in
-storage: visible, invisible with a receipt, acked (gone) or dead-lettered. Dead-lettering
-moves the row (one ``UPDATE``), so it cannot be both lost and duplicated.
-
-A store opens **one SQLite connection per thread** (no Python-level lock): SQLite's own file
-locks and a busy timeout serialise writers across threads and processes alike, so several
-threads and several processes may use one file at once. Do not carry a store across
-``fork()``: open a new one in the child.
+Durability and concurrency: the store lives on a :class:`~.database.Database` (WAL,
+``synchronous=FULL``), so a ``send`` that returned is on disk and survives ``kill -9`` and power
+loss. Every state change is one ``BEGIN IMMEDIATE`` transaction, so a crash anywhere leaves each
+message exactly once in storage: visible, invisible with a receipt, acked (gone) or
+dead-lettered. Dead-lettering moves the row (one ``UPDATE``), so it cannot be both lost and
+duplicated. :meth:`QueueStore.send_in` joins a caller's transaction, so another store's write and
+the messages it causes (a table's change events, a bus's routed events) commit together.
 
 Times are seconds since the epoch as floats, from ``clock`` (default :func:`time.time`); every
 method that depends on time also takes ``now=`` so tests can drive visibility and delays
@@ -36,13 +33,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+from components.runtime.local.database import Database
 
 __all__ = [
     "DEAD_LETTER_RETENTION_S",
@@ -174,12 +172,6 @@ class Depth:
         return self.visible + self.in_flight + self.delayed
 
 
-class _Connections(threading.local):
-    """This thread's connection: sqlite3 connections must not be used by two threads at once."""
-
-    conn: sqlite3.Connection | None = None
-
-
 class QueueStore:
     """Queues in one SQLite file, safe for several threads and processes at once.
 
@@ -193,69 +185,25 @@ class QueueStore:
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | Database,
         *,
         clock: Callable[[], float] = time.time,
         busy_timeout_s: float = 30.0,
     ) -> None:
-        self.path = Path(path)
+        self.database = path if isinstance(path, Database) else Database(path, busy_timeout_s=busy_timeout_s)
+        self.path = self.database.path
         self._clock = clock
-        self._busy_timeout_s = busy_timeout_s
-        self._local = _Connections()
-        # Every connection opened, so close() can close the other threads' ones too.
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
-        self._closed = False
-        # Concurrent openers are safe: the schema is created inside one write transaction.
-        with self._write() as db:
-            # Split by hand: executescript() would COMMIT the transaction first. No ';' in comments.
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-
-    # -- connection handling -------------------------------------------------------------------
+        self.database.create_schema(_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
-        if self._closed:
-            raise RuntimeError(f"QueueStore({str(self.path)!r}) is closed")
-        conn = self._local.conn
-        if conn is None:
-            # isolation_level=None: the sqlite3 module opens no implicit transactions; each
-            # state change below opens its own BEGIN IMMEDIATE. check_same_thread=False only
-            # so close() may close this connection from another thread; it is never shared.
-            conn = sqlite3.connect(
-                self.path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-            # WAL: readers never block the writer. Persistent in the file; setting it again is a
-            # no-op. FULL: fsync the WAL on every commit, so an accepted message survives power
-            # loss, not only a crash of this process (NORMAL would only survive the latter).
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+        return self.database.connection()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction. IMMEDIATE takes the write lock up front, so two writers never
-        both read and then deadlock upgrading to write; the loser waits (busy timeout)."""
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self.database.write()
 
     def close(self) -> None:
-        """Close every connection this store opened (in any thread). Idempotent."""
-        self._closed = True
-        with self._all_lock:
-            connections, self._all = self._all, []
-        for conn in connections:
-            conn.close()
+        """Close the database's connections (in every thread). Idempotent."""
+        self.database.close()
 
     def __enter__(self) -> QueueStore:
         return self
@@ -405,6 +353,25 @@ class QueueStore:
                 ``max_message_kb`` (UTF-8 bytes plus attributes, as SQS counts), or
                 attributes that are not ``str`` to ``str``.
         """
+        with self._write() as db:
+            return self.send_in(
+                db, name, body, attributes=attributes, delay_s=delay_s, group=group, dedup_id=dedup_id, now=now
+            )
+
+    def send_in(
+        self,
+        db: sqlite3.Connection,
+        name: str,
+        body: str,
+        *,
+        attributes: Mapping[str, str] | None = None,
+        delay_s: float | None = None,
+        group: str | None = None,
+        dedup_id: str | None = None,
+        now: float | None = None,
+    ) -> str:
+        """:meth:`send` inside the caller's open write transaction ``db`` (from
+        ``self.database.write()``): the message is stored when, and only if, that commits."""
         at = self._now(now)
         attrs = dict(attributes or {})
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in attrs.items()):
@@ -413,40 +380,39 @@ class QueueStore:
             raise ValueError(f"queue '{name}': delay_s={delay_s} must be at least 0")
         encoded = json.dumps(attrs, sort_keys=True, separators=(",", ":"))
         size = len(body.encode()) + sum(len(k.encode()) + len(v.encode()) for k, v in attrs.items())
-        with self._write() as db:
-            queue = self._require(db, name)
-            if queue.fifo:
-                if not group:
-                    raise ValueError(f"queue '{name}' is FIFO: send(..., group=...) is required")
-                if delay_s:
-                    raise ValueError(
-                        f"queue '{name}' is FIFO: there is no per-message delay on FIFO queues "
-                        "(declare the queue with delay_s instead)"
-                    )
-            else:
-                if group is not None:
-                    raise ValueError(f"queue '{name}' is not FIFO, so it would not order by group={group!r}")
-                if dedup_id is not None:
-                    raise ValueError(f"queue '{name}' is not FIFO: dedup_id only de-duplicates on FIFO queues")
-            if size > queue.max_message_bytes:
-                raise ValueError(f"queue '{name}': message is {size} bytes, over the queue's {queue.max_message_bytes}")
+        queue = self._require(db, name)
+        if queue.fifo:
+            if not group:
+                raise ValueError(f"queue '{name}' is FIFO: send(..., group=...) is required")
+            if delay_s:
+                raise ValueError(
+                    f"queue '{name}' is FIFO: there is no per-message delay on FIFO queues "
+                    "(declare the queue with delay_s instead)"
+                )
+        else:
+            if group is not None:
+                raise ValueError(f"queue '{name}' is not FIFO, so it would not order by group={group!r}")
             if dedup_id is not None:
-                db.execute("DELETE FROM dedup WHERE queue = ? AND expires_at <= ?", (name, at))
-                seen = db.execute(
-                    "SELECT message_id FROM dedup WHERE queue = ? AND dedup_id = ?", (name, dedup_id)
-                ).fetchone()
-                if seen is not None:
-                    return seen[0]
-            message_id = str(uuid.uuid4())
-            delay = queue.delay_s if delay_s is None else delay_s
-            db.execute(
-                "INSERT INTO messages (id, queue, body, attributes, grp, sent_at, visible_at, expires_at, "
-                "receive_count, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)",
-                (message_id, name, body, encoded, group, at, at + delay, at + queue.retention_s),
-            )
-            if dedup_id is not None:
-                db.execute("INSERT INTO dedup VALUES (?, ?, ?, ?)", (name, dedup_id, message_id, at + DEDUP_WINDOW_S))
-            return message_id
+                raise ValueError(f"queue '{name}' is not FIFO: dedup_id only de-duplicates on FIFO queues")
+        if size > queue.max_message_bytes:
+            raise ValueError(f"queue '{name}': message is {size} bytes, over the queue's {queue.max_message_bytes}")
+        if dedup_id is not None:
+            db.execute("DELETE FROM dedup WHERE queue = ? AND expires_at <= ?", (name, at))
+            seen = db.execute(
+                "SELECT message_id FROM dedup WHERE queue = ? AND dedup_id = ?", (name, dedup_id)
+            ).fetchone()
+            if seen is not None:
+                return seen[0]
+        message_id = str(uuid.uuid4())
+        delay = queue.delay_s if delay_s is None else delay_s
+        db.execute(
+            "INSERT INTO messages (id, queue, body, attributes, grp, sent_at, visible_at, expires_at, "
+            "receive_count, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)",
+            (message_id, name, body, encoded, group, at, at + delay, at + queue.retention_s),
+        )
+        if dedup_id is not None:
+            db.execute("INSERT INTO dedup VALUES (?, ?, ?, ?)", (name, dedup_id, message_id, at + DEDUP_WINDOW_S))
+        return message_id
 
     def receive(self, name: str, max_messages: int = 10, *, now: float | None = None) -> list[Received]:
         """Deliver up to ``max_messages`` visible messages, oldest first, hiding each for the
@@ -556,6 +522,26 @@ class QueueStore:
             ).rowcount
             if not changed:
                 raise StaleReceipt(self._why_stale(db, name, receipt, "release"))
+
+    def release_in_flight(self, name: str, *, now: float | None = None) -> int:
+        """Make every in-flight message of queue ``name`` visible at once; return how many.
+
+        For a consumer that restarts knowing no earlier delivery can still be running (the
+        local server holds its data directory's lock, so whatever was in flight belonged to a
+        process that is gone): its work resumes now instead of after the visibility timeout.
+        The interrupted deliveries still count toward ``max_receive_count``.
+
+        Raises:
+            QueueNotFound: the queue was never declared.
+        """
+        at = self._now(now)
+        with self._write() as db:
+            self._require(db, name)
+            return db.execute(
+                "UPDATE messages SET visible_at = ?, receipt = NULL WHERE queue = ? AND receipt IS NOT NULL "
+                "AND visible_at > ?",
+                (at, name, at),
+            ).rowcount
 
     @staticmethod
     def _why_stale(db: sqlite3.Connection, name: str, receipt: str, verb: str) -> str:
