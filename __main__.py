@@ -2,9 +2,10 @@
 
 HTTP in (``api``), an order stored (``orders``), a job queued (``jobs``) and an event
 published (``events``); ``worker`` consumes the queue and the ``order.created`` events;
-``audit`` reacts to every change of the table; ``nightly`` runs on a schedule. ``POST
-/checkout`` starts the ``checkout`` workflow: price every line (Map), reserve stock (Retry,
-Catch), decide (Choice), then charge and notify side by side (Parallel).
+``audit`` records every change of an order in the table; ``nightly`` runs on a schedule.
+``POST /checkout/<id>`` starts the ``checkout`` workflow for a stored order: price every line
+(Map), reserve stock (Retry, Catch), decide (Choice), then charge and notify side by side
+(Parallel).
 """
 
 import pulumi
@@ -94,7 +95,7 @@ worker = Function(
     "worker",
     FunctionArgs(handler="functions.worker.handle", timeout_s=30, links=[orders.allow("read", "write")]),
 )
-audit = Function("audit", FunctionArgs(handler="functions.audit.handle"))
+audit = Function("audit", FunctionArgs(handler="functions.audit.handle", links=[orders.allow("write")]))
 nightly = Function(
     "nightly",
     FunctionArgs(handler="functions.nightly.handle", schedule="cron(0 2 * * *)", timeout_s=300),

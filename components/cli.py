@@ -3,13 +3,17 @@
 ``omnicloud preview --stack dev-aws`` runs the project's program under the mock engine with
 that stack's config and prints every resource it would create, as a tree under each
 component, with its key properties. ``--json`` prints the same for machines.
+
+``omnicloud dev`` runs a ``local`` stack's whole app on this machine (see
+:mod:`components.dev`); ``omnicloud dev invoke NAME`` fires a scheduled function of the
+running server now.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,7 +21,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from components.errors import OmnicloudError
-from components.preview import PreviewResult, ProjectError, preview_stack
+from components.preview import PreviewResult, ProjectError, load_project, preview_stack
 from components.testing import RecordedResource
 
 app = typer.Typer(
@@ -70,6 +74,99 @@ def preview(
         console.print("\n[bold]Outputs[/]")
         for key, value in sorted(result.outputs.items()):
             console.print(f"  {escape(key)}: {escape(str(value))}")
+
+
+dev_app = typer.Typer(
+    help="Run a local stack's whole app on this machine: HTTP, queues, bus, tables, workflows, schedules.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(dev_app, name="dev")
+
+_StackOption = Annotated[str, typer.Option("--stack", "-s", help="A local stack (omnicloud:cloud: local).")]
+_DataOption = Annotated[
+    Path | None, typer.Option("--data", help="State directory (default: .omnicloud in the project).")
+]
+_ProjectOption = Annotated[Path, typer.Option("--cwd", "-C", help="Project directory (holds Pulumi.yaml).")]
+
+
+@dev_app.callback()
+def dev(
+    ctx: typer.Context,
+    stack: _StackOption = DEFAULT_STACK,
+    port: Annotated[int, typer.Option("--port", "-p", help="Loopback port to serve on.")] = 8787,
+    data: _DataOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line instead of rich output.")] = False,
+    workers: Annotated[int, typer.Option("--workers", help="Processes per function at most.", min=1)] = 4,
+    project_dir: _ProjectOption = Path("."),
+) -> None:
+    """Serve the app of a local stack until Ctrl-C; state survives restarts in --data."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from components.dev.app import load_app
+    from components.dev.output import DevLog
+    from components.dev.server import DataLocked, DevServer
+
+    log = DevLog(as_json=as_json)
+    data_dir = _data_dir(project_dir, data)
+    try:
+        local = load_app(stack, project_dir, port=port, data_dir=data_dir)
+        server = DevServer(local, data_dir, log, max_workers=workers)
+    except (ProjectError, OmnicloudError, DataLocked) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc} (choose another --port)")
+    try:
+        server.start()
+    except ValueError as exc:  # e.g. a table's keys changed while it holds items
+        server.stop()
+        _fail(str(exc))
+    server.wait()
+
+
+@dev_app.command("invoke")
+def dev_invoke(
+    name: Annotated[str, typer.Argument(help="The scheduled function to fire now.")],
+    stack: _StackOption = DEFAULT_STACK,
+    data: _DataOption = None,
+    project_dir: _ProjectOption = Path("."),
+) -> None:
+    """Fire a scheduled function of the running `omnicloud dev` now, as its schedule would."""
+    import urllib.error
+    import urllib.request
+
+    from components.dev.server import ADMIN_PREFIX, server_info
+
+    data_dir = _data_dir(project_dir, data)
+    info = server_info(data_dir, stack)
+    if info is None:
+        _fail(f"no `omnicloud dev` is serving stack '{stack}' from {data_dir}; start it first")
+    request = urllib.request.Request(f"{info['url']}{ADMIN_PREFIX}invoke/{name}", method="POST", data=b"")
+    try:
+        with urllib.request.urlopen(request, timeout=900) as response:
+            result = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        result = json.loads(exc.read() or b"{}")
+    except urllib.error.URLError as exc:
+        _fail(f"cannot reach the server at {info['url']}: {exc.reason}")
+    if not result.get("ok"):
+        _fail(result.get("error", "failed"))
+    typer.echo(f"{name}: ok in {result['duration_ms']:.1f} ms")
+
+
+def _data_dir(project_dir: Path, data: Path | None) -> Path:
+    if data is not None:
+        return data.resolve()
+    try:
+        root = load_project(project_dir).root
+    except ProjectError as exc:
+        _fail(str(exc))
+    return root / ".omnicloud"
+
+
+def _fail(message: str) -> NoReturn:
+    Console(stderr=True, emoji=False).print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code=2)
 
 
 def render_tree(result: PreviewResult) -> Tree:

@@ -111,8 +111,25 @@ def load_stack_config(project: Project, stack: str) -> dict[str, str]:
 
 def preview_stack(stack: str, start: Path | None = None) -> PreviewResult:
     """Run the project's program for ``stack`` under mocks and collect what it registered."""
+    with run_program(stack, start) as (project, config, mock):
+        outputs = _stack_outputs(mock)
+    return PreviewResult(
+        project=project.name, stack=stack, config=config, resources=list(mock.resources), outputs=outputs
+    )
+
+
+@contextmanager
+def run_program(
+    stack: str, start: Path | None = None, overrides: Mapping[str, str] | None = None
+) -> Iterator[tuple[Project, dict[str, str], MockStack]]:
+    """Run the project's program for ``stack`` under mocks, settled; inside the ``with`` block
+    the stack is still current, so its outputs can be resolved and its components inspected.
+
+    ``overrides`` replaces stack config values (``namespace:key`` -> value), as ``pulumi up
+    --config`` would; ``omnicloud dev`` passes the port and data directory it serves.
+    """
     project = load_project(start or Path.cwd())
-    config = load_stack_config(project, stack)
+    config = {**load_stack_config(project, stack), **(overrides or {})}
     secret_keys = tuple(k for k, v in config.items() if v == _SECRET_PLACEHOLDER)
     with (
         _program_environment(project),
@@ -120,10 +137,7 @@ def preview_stack(stack: str, start: Path | None = None) -> PreviewResult:
     ):
         runpy.run_path(str(project.main), run_name="__main__")
         mock.settle()
-        outputs = _stack_outputs(mock)
-    return PreviewResult(
-        project=project.name, stack=stack, config=config, resources=list(mock.resources), outputs=outputs
-    )
+        yield project, config, mock
 
 
 _SECRET_PLACEHOLDER = "[secret]"

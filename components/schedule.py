@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 RateUnit = Literal["minutes", "hours", "days"]
@@ -175,3 +176,43 @@ def _expand(part: str, low: int, high: int, names: tuple[str, ...]) -> set[int]:
         start = _number(base, low, high, names)
         end = high if step_text else start
     return set(range(start, end + 1, step))
+
+
+def next_fire(schedule: Schedule, after: datetime, *, anchor: datetime | None = None) -> datetime:
+    """When ``schedule`` fires next, strictly after ``after`` (timezone-aware, UTC).
+
+    A rate fires every period counted from ``anchor`` (when the schedule was created; default
+    ``after``), as EventBridge Scheduler and Cloud Scheduler count it. A cron fires at the
+    first whole minute that matches, with classic cron's day rule: when both day-of-month and
+    day-of-week are restricted, a day matching either fires.
+    """
+    if after.tzinfo is None:
+        raise ValueError("after must be timezone-aware")
+    after = after.astimezone(UTC)
+    if isinstance(schedule, Rate):
+        start = (anchor or after).astimezone(UTC)
+        period = timedelta(minutes=schedule.minutes)
+        periods = max(0, (after - start) // period + 1)
+        return start + periods * period
+    minutes, hours = schedule.minute.values(), schedule.hour.values()
+    days, months, weekdays = schedule.day_of_month.values(), schedule.month.values(), schedule.day_of_week.values()
+    either_day = not schedule.day_of_month.is_wildcard and not schedule.day_of_week.is_wildcard
+
+    def day_matches(moment: datetime) -> bool:
+        in_month, in_week = moment.day in days, (moment.isoweekday() % 7) in weekdays
+        return (in_month or in_week) if either_day else (in_month and in_week)
+
+    moment = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    limit = moment + timedelta(days=366 * 5)  # every valid expression fires within 4 years (Feb 29)
+    while moment < limit:
+        if moment.month not in months:
+            moment = (moment.replace(day=1, hour=0, minute=0) + timedelta(days=32)).replace(day=1)
+        elif not day_matches(moment):
+            moment = moment.replace(hour=0, minute=0) + timedelta(days=1)
+        elif moment.hour not in hours:
+            moment = moment.replace(minute=0) + timedelta(hours=1)
+        elif moment.minute not in minutes:
+            moment += timedelta(minutes=1)
+        else:
+            return moment
+    raise ScheduleError(f"{schedule} never fires (no date matches it)")

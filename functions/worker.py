@@ -15,6 +15,7 @@ def handle(event: QueueBatch | Event, ctx: Context) -> list[str] | None:
     if isinstance(event, QueueBatch):
         return fulfil(event)
     log.info("order event %s for %s", event.type, event.subject)
+    record_event(event)
     return None
 
 
@@ -31,3 +32,11 @@ def fulfil(batch: QueueBatch) -> list[str]:
             continue
         orders.put({**order, "status": "fulfilled"})
     return failed
+
+
+def record_event(event: Event) -> None:
+    """Note on the order that its event arrived (``sk`` ``event#<type>``): proof of delivery."""
+    order_id = event.data["order_id"]
+    runtime.table("orders").put(
+        {"pk": f"order#{order_id}", "sk": f"event#{event.type}", "event_id": event.id, "source": event.source}
+    )

@@ -7,8 +7,9 @@ from typing import Any
 
 import pulumi
 
+from components.errors import require
 from components.event_bus import BusSubscription, EventBus, EventBusArgs
-from providers.local.common import local_id
+from providers.local.common import local_app, local_id, locator
 from providers.protocols import ComponentOutputs
 from providers.shared import triggers_of
 
@@ -24,14 +25,23 @@ class LocalEventBusProvider:
     """Builds :class:`components.EventBus` for the embedded local runtime."""
 
     def validate(self, name: str, args: EventBusArgs) -> None:
-        """Every portable value is accepted locally (the archive is the local event log)."""
+        """The local bus routes events as they are published and keeps no archive to replay."""
+        require(
+            args.archive_retention_days is None,
+            f"EventBus '{name}'",
+            "archive_retention_days",
+            args.archive_retention_days,
+            "the local bus keeps no archive of published events to replay; leave it unset",
+            cloud="local",
+        )
 
     def create(self, name: str, args: EventBusArgs, parent: pulumi.ComponentResource) -> ComponentOutputs:
-        locator = {"kind": "bus", "cloud": "local", "name": name}
+        local_app().buses.append(parent)
+        found = locator("bus", name)
         return ComponentOutputs(
             name=pulumi.Output.from_input(name),
             resource_id=pulumi.Output.from_input(local_id("bus", name)),
-            locator=pulumi.Output.from_input(locator),
+            locator=pulumi.Output.from_input(found),
             resources=LocalEventBusResources(),
         )
 
@@ -47,6 +57,7 @@ class LocalEventBusProvider:
             "pattern": dict(subscription.pattern.source) if subscription.pattern else None,
             "target": {"kind": target.KIND, "name": target.logical_name},
             "max_retries": subscription.max_retries,
+            "max_event_age_s": subscription.max_event_age_s,
         }
         if target.KIND == "function":
             triggers_of(target).add(record)

@@ -2,7 +2,8 @@
 
 The component records what the embedded runtime needs (handler, HTTP access, schedule,
 environment) in :class:`LocalFunctionResources`; its URL is a loopback address under the
-local server's port (stack config ``omnicloud:localPort``, default 8787).
+local server's port (stack config ``omnicloud:localPort``, default 8787), and ``omnicloud dev``
+serves it from :func:`providers.local.common.local_app`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import pulumi
 
 from components.errors import require
 from components.function_args import FunctionArgs
+from providers.local.common import local_app, local_id, local_port
 from providers.protocols import FunctionOutputs
 from providers.shared import TRIGGERS_ENV, cross_cloud_links, runtime_environment, triggers_of
 
-DEFAULT_PORT = 8787
 # The name is a URL path segment on the local server.
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
@@ -37,6 +38,11 @@ class LocalFunctionResources:
 class LocalFunctionProvider:
     """Builds :class:`components.Function` for the embedded local runtime."""
 
+    LIMITATIONS = {
+        "private_http": "private functions are served on loopback without authentication "
+        "(only this machine reaches them; there is no identity to check locally)",
+    }
+
     def validate(self, name: str, args: FunctionArgs) -> None:
         require(
             bool(NAME.match(name)),
@@ -49,8 +55,7 @@ class LocalFunctionProvider:
         cross_cloud_links(f"Function '{name}'", "local", args.links)
 
     def create(self, name: str, args: FunctionArgs, parent: pulumi.ComponentResource) -> FunctionOutputs:
-        port = pulumi.Config("omnicloud").get_int("localPort") or DEFAULT_PORT
-        url = f"http://127.0.0.1:{port}/{name}/" if args.http else None
+        url = f"http://127.0.0.1:{local_port()}/{name}/" if args.http else None
         resources = LocalFunctionResources(
             handler=args.handler,
             http=args.http,
@@ -59,10 +64,10 @@ class LocalFunctionProvider:
             environment={**runtime_environment("local", name, args), TRIGGERS_ENV: triggers_of(parent).output()},
             secrets=dict(args.secrets),
         )
-        stack = f"{pulumi.get_project()}/{pulumi.get_stack()}"
+        local_app().functions.append(parent)
         return FunctionOutputs(
             name=pulumi.Output.from_input(name),
-            resource_id=pulumi.Output.from_input(f"local:function:{stack}/{name}"),
+            resource_id=pulumi.Output.from_input(local_id("function", name)),
             url=pulumi.Output.from_input(url),
             identity=pulumi.Output.from_input(f"local:{name}"),
             resources=resources,

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 
 from components.queue import Queue, QueueArgs, QueueSubscription
-from providers.local.common import local_id
+from providers.local.common import local_app, local_id, locator
 from providers.protocols import QueueOutputs
 from providers.shared import triggers_of
 
@@ -32,12 +32,13 @@ class LocalQueueProvider:
 
     def create(self, name: str, args: QueueArgs, parent: pulumi.ComponentResource) -> QueueOutputs:
         settings = args.model_dump(exclude={"overrides", "tags"})
-        locator = {"kind": "queue", "cloud": "local", "name": name, **settings}
+        local_app().queues.append(parent)
+        found = locator("queue", name, **settings)
         return QueueOutputs(
             name=pulumi.Output.from_input(name),
             resource_id=pulumi.Output.from_input(local_id("queue", name)),
             dead_letter=pulumi.Output.from_input(local_id("queue", f"{name}-dlq")),
-            locator=pulumi.Output.from_input(locator),
+            locator=pulumi.Output.from_input(found),
             resources=LocalQueueResources(settings=settings),
         )
 

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 
 from components.table import ChangeSubscription, Table, TableArgs
-from providers.local.common import local_id
+from providers.local.common import local_app, local_id, locator
 from providers.protocols import ComponentOutputs
 from providers.shared import triggers_of
 
@@ -24,16 +24,22 @@ class LocalTableResources:
 class LocalTableProvider:
     """Builds :class:`components.Table` for the embedded local runtime."""
 
+    LIMITATIONS = {
+        "point_in_time_recovery_per_database": "no point-in-time recovery: the SQLite file is durable "
+        "(WAL, fsync on every commit) but keeps no history to restore from",
+    }
+
     def validate(self, name: str, args: TableArgs) -> None:
         """Every portable table is accepted locally."""
 
     def create(self, name: str, args: TableArgs, parent: pulumi.ComponentResource) -> ComponentOutputs:
         schema = args.key_schema()
-        locator = {"kind": "table", "cloud": "local", "name": name, **schema}
+        local_app().tables.append(parent)
+        found = locator("table", name, **schema)
         return ComponentOutputs(
             name=pulumi.Output.from_input(name),
             resource_id=pulumi.Output.from_input(local_id("table", name)),
-            locator=pulumi.Output.from_input(locator),
+            locator=pulumi.Output.from_input(found),
             resources=LocalTableResources(schema=schema),
         )
 

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 
 from components.workflow import WorkflowArgs
-from providers.local.common import local_id
+from providers.local.common import local_app, local_id, locator
 from providers.protocols import ComponentOutputs
 
 
@@ -27,6 +27,11 @@ class LocalWorkflowResources:
 class LocalWorkflowProvider:
     """Builds :class:`components.Workflow` for the embedded local runtime."""
 
+    LIMITATIONS = {
+        "task_once_per_attempt": "an execution cut off by a stopped or killed server runs again from its "
+        "first step when the server restarts, so a task may run more than once per attempt",
+    }
+
     def validate(self, name: str, args: WorkflowArgs) -> None:
         """The interpreter is the reference semantics: every valid definition runs locally."""
 
@@ -34,10 +39,11 @@ class LocalWorkflowProvider:
         self, name: str, args: WorkflowArgs, functions: Mapping[str, Any], parent: pulumi.ComponentResource
     ) -> ComponentOutputs:
         definition = args.definition()
-        locator = {"kind": "workflow", "cloud": "local", "name": name, "definition": definition}
+        local_app().workflows.append(parent)
+        found = locator("workflow", name)
         return ComponentOutputs(
             name=pulumi.Output.from_input(name),
             resource_id=pulumi.Output.from_input(local_id("workflow", name)),
-            locator=pulumi.Output.from_input(locator),
+            locator=pulumi.Output.from_input(found),
             resources=LocalWorkflowResources(definition=definition, functions=tuple(sorted(functions))),
         )

@@ -4,6 +4,7 @@ the same outputs and link locator shape on every target (checked here on the loc
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -79,6 +80,7 @@ def test_start_links_inject_the_workflow_locator(project_root):
         api = Function("api", FunctionArgs(handler="functions.api.handle", links=[flow.allow("start")]))
         locator = json.loads(stack.resolve(api.resources.environment[link_env_name("workflow", "checkout")]))
     assert locator["kind"] == "workflow" and locator["cloud"] == "local" and locator["name"] == "checkout"
-    assert locator["definition"]["steps"][0]["function"] == "step"
+    assert locator["database"] == str(Path(".omnicloud").resolve() / f"{stack.stack}.db")
+    assert flow.resources.definition["steps"][0]["function"] == "step"
     with pytest.raises(InvalidArgsError, match="verbs are"):
         flow.allow("invoke")

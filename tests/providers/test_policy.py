@@ -20,7 +20,7 @@ from tests.conftest import REPO_ROOT
 LINKS = {
     "api": {("table", "read"), ("table", "write"), ("queue", "send"), ("bus", "publish"), ("workflow", "start")},
     "worker": {("table", "read"), ("table", "write")},
-    "audit": set(),
+    "audit": {("table", "write")},
     "nightly": set(),
     "pricing": set(),
     "inventory": set(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -10,6 +12,7 @@ from urllib.parse import parse_qsl
 
 from components.runtime import env
 from components.runtime.events import BINARY_CONTENT_TYPE, HttpResponse
+from components.runtime.messages import Event
 
 SCHEDULED_KIND = "scheduled"
 
@@ -111,3 +114,36 @@ def response_headers(response: HttpResponse) -> dict[str, str]:
     if response.body and response.header("content-type") is None:
         headers["content-type"] = BINARY_CONTENT_TYPE
     return headers
+
+
+def structured_event(document: Mapping[str, Any]) -> Event:
+    """A CloudEvent in structured JSON form (``data`` or ``data_base64``) as an :class:`Event`."""
+    if "specversion" not in document:
+        raise ValueError("not a CloudEvent: no specversion")
+    attributes = {k: v for k, v in document.items() if k not in ("data", "data_base64")}
+    if "data_base64" in document:
+        try:
+            data: Any = base64.b64decode(document["data_base64"], validate=True)
+        except (binascii.Error, TypeError):
+            raise ValueError("CloudEvent data_base64 is not base64") from None
+    else:
+        data = document.get("data")
+    return cloudevent(attributes, data, attributes.get("datacontenttype"))
+
+
+def cloudevent(attributes: Mapping[str, Any], data: Any, content_type: str | None) -> Event:
+    """An :class:`Event` from CloudEvent attributes and decoded data (id, source, type required)."""
+    missing = [name for name in ("id", "source", "type") if not attributes.get(name)]
+    if missing:
+        raise ValueError(f"CloudEvent without {', '.join(missing)}")
+    raw_time = attributes.get("time")
+    return Event(
+        id=str(attributes["id"]),
+        source=str(attributes["source"]),
+        type=str(attributes["type"]),
+        subject=attributes.get("subject") or None,
+        time=parse_time(str(raw_time), what="CloudEvent time") if raw_time else None,
+        data=data,
+        specversion=str(attributes.get("specversion") or "1.0"),
+        datacontenttype=content_type or "application/json",
+    )

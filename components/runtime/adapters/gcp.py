@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from components.runtime import env
 from components.runtime.adapters._common import (
+    cloudevent,
     first_forwarded_for,
     first_values,
     function_name,
@@ -65,6 +66,7 @@ from components.runtime.adapters._common import (
     schedule_expression,
     scheduled_input,
     split_cookie_header,
+    structured_event,
 )
 from components.runtime.events import Context, HttpRequest, HttpResponse, Scheduled
 from components.runtime.handler import Handler, call_http, call_scheduled, failed_message_ids, load_handler
@@ -426,9 +428,9 @@ def to_event(headers: Mapping[str, str], body: bytes) -> Event:
     content_type = headers.get("content-type", "")
     if "ce-id" in headers or "ce-specversion" in headers:
         attributes = {name[3:]: value for name, value in headers.items() if name.startswith("ce-")}
-        return _event(attributes, _binary_data(body, content_type), content_type or None)
+        return cloudevent(attributes, _binary_data(body, content_type), content_type or None)
     if _mime(content_type) == CLOUDEVENTS_JSON:
-        return _structured_event(_json_body(body))
+        return structured_event(_json_body(body))
     envelope = _json_body(body)
     message = _push_message(envelope)
     data = _push_data(message)
@@ -437,10 +439,10 @@ def to_event(headers: Mapping[str, str], body: bytes) -> Event:
     if _mime(message_type) == CLOUDEVENTS_JSON or "ce-id" not in attributes:
         # Structured: the payload is the whole event. omnicloud's Pub/Sub bus publishes so
         # (adding ce-* attributes only for subscription filters).
-        return _structured_event(_json_body(data))
+        return structured_event(_json_body(data))
     binary = {name[3:]: value for name, value in attributes.items() if name.startswith("ce-")}
     message_type = message_type or binary.pop("datacontenttype", None)
-    return _event(binary, _binary_data(data, message_type or ""), message_type)
+    return cloudevent(binary, _binary_data(data, message_type or ""), message_type)
 
 
 def _mime(content_type: str | None) -> str:
@@ -460,37 +462,6 @@ def _binary_data(body: bytes, content_type: str) -> Any:
     if is_text(content_type):
         return body.decode("utf-8", errors="replace")
     return body
-
-
-def _structured_event(document: Mapping[str, Any]) -> Event:
-    if "specversion" not in document:
-        raise ValueError("not a CloudEvent: no specversion")
-    attributes = {k: v for k, v in document.items() if k not in ("data", "data_base64")}
-    if "data_base64" in document:
-        try:
-            data: Any = base64.b64decode(document["data_base64"], validate=True)
-        except (binascii.Error, TypeError):
-            raise ValueError("CloudEvent data_base64 is not base64") from None
-    else:
-        data = document.get("data")
-    return _event(attributes, data, attributes.get("datacontenttype"))
-
-
-def _event(attributes: Mapping[str, Any], data: Any, content_type: str | None) -> Event:
-    missing = [name for name in ("id", "source", "type") if not attributes.get(name)]
-    if missing:
-        raise ValueError(f"CloudEvent without {', '.join(missing)}")
-    raw_time = attributes.get("time")
-    return Event(
-        id=str(attributes["id"]),
-        source=str(attributes["source"]),
-        type=str(attributes["type"]),
-        subject=attributes.get("subject") or None,
-        time=parse_time(str(raw_time), what="CloudEvent time") if raw_time else None,
-        data=data,
-        specversion=str(attributes.get("specversion") or "1.0"),
-        datacontenttype=content_type or "application/json",
-    )
 
 
 # --- Firestore triggers --------------------------------------------------------------------

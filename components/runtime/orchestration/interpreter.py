@@ -103,13 +103,21 @@ def run(definition: dict[str, Any], input: dict[str, Any], invoke: Invoker, cloc
         clock: Where Wait and retry back-off sleep and task timeouts are measured; defaults to
             :class:`RealClock`.
     """
-    outcome = _drive(engine.execution(definition, input), invoke, clock or RealClock())
+    return execute(definition, input, lambda task: invoke(task.function, task.payload), clock)
+
+
+def execute(
+    definition: dict[str, Any], input: dict[str, Any], call: Callable[[Invoke], Any], clock: Clock | None = None
+) -> Result:
+    """:func:`run`, with each task call given the whole :class:`Invoke` (its step name and
+    timeout too), for drivers that pass them on (the local server's task envelope)."""
+    outcome = _drive(engine.execution(definition, input), call, clock or RealClock())
     if isinstance(outcome, Failed):
         return Result("FAILED", None, outcome.error, outcome.cause)
     return Result("SUCCEEDED", outcome.value, None, None)
 
 
-def _drive(steps: Generator[Effect, Any, Outcome], invoke: Invoker, clock: Clock) -> Outcome:
+def _drive(steps: Generator[Effect, Any, Outcome], call: Callable[[Invoke], Any], clock: Clock) -> Outcome:
     """Perform each effect the engine asks for, in order, until it returns its outcome."""
     reply: Any = None
     while True:
@@ -117,13 +125,13 @@ def _drive(steps: Generator[Effect, Any, Outcome], invoke: Invoker, clock: Clock
             effect = steps.send(reply)
         except StopIteration as stop:
             return stop.value
-        reply = _perform(effect, invoke, clock)
+        reply = _perform(effect, call, clock)
 
 
-def _perform(effect: Effect, invoke: Invoker, clock: Clock) -> Any:
+def _perform(effect: Effect, call: Callable[[Invoke], Any], clock: Clock) -> Any:
     if isinstance(effect, Invoke):
         try:
-            return Done(invoke(effect.function, effect.payload))
+            return Done(call(effect))
         except Exception as exc:
             return Failed(*error_of(exc))
     if isinstance(effect, Sleep):
@@ -135,7 +143,7 @@ def _perform(effect: Effect, invoke: Invoker, clock: Clock) -> Any:
         # Sequential, in branch order, stopping at the first failure: the reference semantics.
         outcomes: list[Outcome] = []
         for branch in effect.branches:
-            outcomes.append(_drive(engine.branch(branch.steps, branch.state), invoke, clock))
+            outcomes.append(_drive(engine.branch(branch.steps, branch.state), call, clock))
             if isinstance(outcomes[-1], Failed):
                 break
         return outcomes
