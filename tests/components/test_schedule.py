@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +13,7 @@ from components.schedule import (
     CronField,
     Rate,
     ScheduleError,
+    next_fire,
     parse_schedule,
     rate_as_cron,
 )
@@ -259,3 +262,45 @@ def test_rate_as_cron_depends_only_on_the_period(value_unit: tuple[int, str]) ->
 def test_rate_as_cron_examples(rate: Rate, cron: str | None) -> None:
     result = rate_as_cron(rate)
     assert (str(result) if result is not None else None) == cron
+
+
+# --- next_fire: when the local server fires a schedule -------------------------------------------
+
+NOW = datetime(2026, 11, 23, 10, 0, 30, tzinfo=UTC)  # a Monday
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("cron(0 2 * * *)", datetime(2026, 11, 24, 2, 0, tzinfo=UTC)),
+        ("cron(*/15 * * * *)", datetime(2026, 11, 23, 10, 15, tzinfo=UTC)),
+        ("cron(30 4 * * 1-5)", datetime(2026, 11, 24, 4, 30, tzinfo=UTC)),
+        ("cron(0 0 1 JAN *)", datetime(2027, 1, 1, 0, 0, tzinfo=UTC)),
+        ("cron(0 0 29 2 *)", datetime(2028, 2, 29, 0, 0, tzinfo=UTC)),  # the next leap day
+        # Both day fields restricted: either matches (classic cron), so Monday the 30th first.
+        ("cron(0 9 1 * MON)", datetime(2026, 11, 30, 9, 0, tzinfo=UTC)),
+        ("cron(0 9 1 * SAT)", datetime(2026, 11, 28, 9, 0, tzinfo=UTC)),
+        ("cron(0 9 * * 0)", datetime(2026, 11, 29, 9, 0, tzinfo=UTC)),  # 0 is Sunday
+    ],
+)
+def test_next_fire_of_a_cron_is_the_first_matching_minute_after(expression, expected):
+    assert next_fire(parse_schedule(expression), NOW) == expected
+
+
+def test_next_fire_is_strictly_after_even_on_a_matching_minute():
+    on_the_minute = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    assert next_fire(parse_schedule("cron(0 2 * * *)"), on_the_minute) == on_the_minute + timedelta(days=1)
+
+
+def test_next_fire_of_a_rate_counts_periods_from_its_anchor():
+    rate = parse_schedule("rate(5 minutes)")
+    assert next_fire(rate, NOW) == NOW + timedelta(minutes=5)
+    assert next_fire(rate, NOW + timedelta(minutes=12), anchor=NOW) == NOW + timedelta(minutes=15)
+    assert next_fire(rate, NOW + timedelta(minutes=15), anchor=NOW) == NOW + timedelta(minutes=20)
+
+
+def test_next_fire_needs_an_aware_time_and_a_possible_date():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        next_fire(parse_schedule("rate(1 minute)"), datetime(2026, 1, 1))
+    with pytest.raises(ScheduleError, match="never fires"):
+        next_fire(parse_schedule("cron(0 0 31 2 *)"), NOW)

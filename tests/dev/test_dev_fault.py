@@ -91,3 +91,37 @@ def _handled_numbers(database: Path) -> set[int]:
     per item: the table has no sort key)."""
     table = runtime.table("handled")
     return {n for n in range(MESSAGES) if table.get({"n": n}) is not None}
+
+
+def test_a_partial_batch_failure_retries_only_the_failed_messages(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    server = DevProcess(FAULT_APP, data).start()
+    database = data / "dev-local.db"
+    monkeypatch.setenv(
+        link_env_name("queue", "work"),
+        json.dumps({"kind": "queue", "cloud": "local", "name": "work", "database": str(database), "fifo": False}),
+    )
+    monkeypatch.setenv(
+        link_env_name("table", "handled"),
+        json.dumps({"kind": "table", "cloud": "local", "name": "handled", "database": str(database)}),
+    )
+    _client.cache_clear()
+    store = QueueStore(Database(database))
+    try:
+        queue = runtime.queue("work")
+        for n in range(30):
+            queue.send({"n": n, "poison": n in (3, 17)})
+        wait_for(lambda: store.depth("work").total == 0, timeout_s=60, what="queue 'work' to drain")
+        table = runtime.table("handled")
+        healthy = [table.get({"n": n}) for n in range(30) if n not in (3, 17)]
+        # Each healthy message was handled in its first delivery: the batch's failures did not
+        # send it round again.
+        assert [item["attempt"] for item in healthy if item] == [1] * 28
+        dead = store.dead_letters("work")
+        assert sorted(json.loads(m.body)["n"] for m in dead) == [3, 17]
+        assert {m.receive_count for m in dead} == {3}  # max_receive_count deliveries, then the DLQ
+        partial = [r for r in server.records("invocation") if r["outcome"] == "partial"]
+        assert partial and all(r["function"] == "consumer" for r in partial)
+    finally:
+        server.stop()
+        _client.cache_clear()
