@@ -133,18 +133,11 @@ class EventDelivery:
 
     def deliver(self, messages: list[Received]) -> None:
         for message in messages:
-            request = {"kind": "event", "body": message.body}
-            reply, ms = measured(lambda request=request: self._deps.workers.invoke(self.function, request))
-            event_type = json.loads(message.body).get("type", "?")
-            trigger = f"{self._trigger} {event_type}"
-            failure = failure_of(reply)
-            if failure is None:
-                self._deps.log.invocation(self.function, trigger, "ok", ms)
+            trigger = f"{self._trigger} {json.loads(message.body).get('type', '?')}"
+            if _deliver_one(self._deps, self.function, "event", message, trigger):
                 _settle(self._deps.store.ack, self.queue, message)
-                continue
-            self._deps.log.invocation(self.function, trigger, failure[0], ms, f"attempt {message.receive_count}")
-            self._deps.log.error(self.function, trigger, failure[1], failure[2])
-            _settle(self._deps.store.release, self.queue, message, delay_s=_backoff(message.receive_count))
+            else:
+                _settle(self._deps.store.release, self.queue, message, delay_s=_backoff(message.receive_count))
 
 
 class ChangeDelivery:
@@ -161,18 +154,26 @@ class ChangeDelivery:
                 # An earlier change of this item failed: keep its order, retry from there.
                 _settle(self._deps.store.release, self.queue, message, delay_s=_backoff(message.receive_count))
                 continue
-            request = {"kind": "change", "body": message.body}
-            reply, ms = measured(lambda request=request: self._deps.workers.invoke(self.function, request))
             trigger = f"{self._trigger} {json.loads(message.body).get('kind', '?')}"
-            failure = failure_of(reply)
-            if failure is None:
-                self._deps.log.invocation(self.function, trigger, "ok", ms)
+            if _deliver_one(self._deps, self.function, "change", message, trigger):
                 _settle(self._deps.store.ack, self.queue, message)
                 continue
-            self._deps.log.invocation(self.function, trigger, failure[0], ms, f"attempt {message.receive_count}")
-            self._deps.log.error(self.function, trigger, failure[1], failure[2])
             stopped.add(message.group)
             _settle(self._deps.store.release, self.queue, message, delay_s=_backoff(message.receive_count))
+
+
+def _deliver_one(deps: DeliveryContext, function: str, kind: str, message: Received, trigger: str) -> bool:
+    """Call ``function`` with one message's body as a ``kind`` request; log it; True if it
+    succeeded (the caller acks) and False if not (the caller releases it for a retry)."""
+    request = {"kind": kind, "body": message.body}
+    reply, ms = measured(lambda: deps.workers.invoke(function, request))
+    failure = failure_of(reply)
+    if failure is None:
+        deps.log.invocation(function, trigger, "ok", ms)
+        return True
+    deps.log.invocation(function, trigger, failure[0], ms, f"attempt {message.receive_count}")
+    deps.log.error(function, trigger, failure[1], failure[2])
+    return False
 
 
 class WorkflowRunner:
