@@ -117,9 +117,8 @@ class QueueDelivery:
             return
         assert isinstance(reply, dict)
         failed = set(reply["failed"])
-        for message in messages:
-            if message.id not in failed:
-                _settle(self._deps.store.ack, self.queue, message)
+        # One transaction for the batch; a stale receipt means another delivery owns that message.
+        self._deps.store.ack_many(self.queue, [m.receipt for m in messages if m.id not in failed])
         outcome = "partial" if failed else "ok"
         self._deps.log.invocation(self.function, trigger, outcome, ms, f"{len(failed)} to retry" if failed else "")
 

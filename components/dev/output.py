@@ -3,15 +3,19 @@
 Every record has a ``kind``: ``start`` (what runs where), ``invocation`` (function, trigger,
 outcome, duration), ``log`` (a line a handler wrote), ``error`` (a failed invocation with the
 handler's traceback) and ``notice`` (reloads, recoveries, dead letters). Thread-safe: the
-server logs from many threads at once.
+server logs from many threads at once. Records are formatted and written by a thread of their
+own, so a request never waits for the terminal (rich rendering costs more than a local
+invocation); :meth:`DevLog.close` writes what is still queued.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -29,19 +33,33 @@ class DevLog:
     def __init__(self, *, as_json: bool = False, stream: TextIO | None = None) -> None:
         self.as_json = as_json
         self._stream = stream or sys.stdout
-        self._lock = threading.Lock()
         # Values are data: no emoji codes and no markup inside them; no colour when piped.
         self._console = Console(file=self._stream, emoji=False, highlight=False, soft_wrap=True)
+        self._pending: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_all, name="devlog", daemon=True)
+        self._writer.start()
+
+    def _write_all(self) -> None:
+        while (write := self._pending.get()) is not None:
+            write()
+
+    def close(self) -> None:
+        """Write every queued record, then stop the writer. Idempotent."""
+        if self._writer.is_alive():
+            self._pending.put(None)
+            self._writer.join(timeout=10)
 
     def _json(self, record: dict[str, Any]) -> None:
         record = {"ts": round(time.time(), 3), **record}
-        with self._lock:
+
+        def write() -> None:
             self._stream.write(json.dumps(record, default=str) + "\n")
             self._stream.flush()
 
+        self._pending.put(write)
+
     def _print(self, *renderables: Any) -> None:
-        with self._lock:
-            self._console.print(*renderables)
+        self._pending.put(lambda: self._console.print(*renderables))
 
     def start(self, summary: dict[str, Any]) -> None:
         """What the server serves, once at start-up (``summary`` is :meth:`LocalApp.to_json`
@@ -58,9 +76,9 @@ class DevLog:
                 what.append(f"[cyan]{escape(summary['url'])}/{escape(name)}/[/]")
             if fn["schedule"]:
                 what.append(f"schedule {escape(fn['schedule'])}")
-            for queue, subscribers in summary["queues"].items():
+            for queue_name, subscribers in summary["queues"].items():
                 if name in subscribers:
-                    what.append(f"queue {escape(queue)}")
+                    what.append(f"queue {escape(queue_name)}")
             for table_name, table_info in summary["tables"].items():
                 if name in table_info["listeners"]:
                     what.append(f"changes of {escape(table_name)}")

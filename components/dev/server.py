@@ -273,6 +273,7 @@ class DevServer:
         self.workers.close()
         (self.data_dir / f"{self.app.stack}.server.json").unlink(missing_ok=True)
         self._lock_file.close()
+        self.log.close()
 
 
 def _lock(data_dir: Path, stack: str) -> IO[str]:

@@ -153,15 +153,23 @@ def test_invoke_fires_a_scheduled_function_now(dev):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("nightly: ok in ")
-    assert any(r["function"] == "nightly" and r["outcome"] == "ok" for r in dev.records("invocation"))
+    wait_for(
+        lambda: any(r["function"] == "nightly" and r["outcome"] == "ok" for r in dev.records("invocation")),
+        timeout_s=5,
+        what="the nightly invocation record",
+    )
     refused = dev.request("POST", "/_omnicloud/invoke/api")
     assert refused[0] == 400 and "no schedule" in refused[1]["error"]
 
 
 def test_every_invocation_is_logged_with_trigger_outcome_and_duration(dev):
     dev.request("GET", "/api/health")
-    records = [r for r in dev.records("invocation") if r["function"] == "api" and r["trigger"] == "GET /health"]
-    assert records and records[-1]["outcome"] == "ok" and records[-1]["duration_ms"] > 0
+
+    def health_calls() -> list[dict[str, Any]]:
+        return [r for r in dev.records("invocation") if r["function"] == "api" and r["trigger"] == "GET /health"]
+
+    records = wait_for(health_calls, timeout_s=5, what="the invocation record")
+    assert records[-1]["outcome"] == "ok" and records[-1]["duration_ms"] > 0
 
 
 def _finished(dev: DevProcess, execution_id: str) -> dict[str, Any] | None:
@@ -213,7 +221,11 @@ def test_editing_a_handler_takes_effect_without_a_restart(small_project, tmp_pat
         handler = small_project / "handlers" / "hello.py"
         handler.write_text(HANDLER.replace("VERSION", "v2"))
         wait_for(lambda: server.request("GET", "/hello/")[1] == "v2", timeout_s=15, what="the new handler code")
-        assert any("handlers/hello.py changed" in r["message"] for r in server.records("notice"))
+        wait_for(
+            lambda: any("handlers/hello.py changed" in r["message"] for r in server.records("notice")),
+            timeout_s=5,
+            what="the reload notice",
+        )
     finally:
         server.stop()
 
@@ -227,7 +239,11 @@ def test_a_handler_error_is_a_500_with_its_traceback_in_the_log(small_project, t
             timeout_s=5,
             what="the traceback",
         )
-        failed = [r for r in server.records("invocation") if r["trigger"] == "GET /boom"]
+        failed = wait_for(
+            lambda: [r for r in server.records("invocation") if r["trigger"] == "GET /boom"],
+            timeout_s=5,
+            what="the failed invocation record",
+        )
         assert failed[-1]["outcome"] == "failed" and failed[-1]["detail"] == "500"
     finally:
         server.stop()

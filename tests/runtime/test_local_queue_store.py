@@ -813,3 +813,15 @@ def test_no_accepted_message_is_lost_when_producer_and_consumer_are_killed(tmp_p
     with sqlite3.connect(db) as check:
         assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     store.close()
+
+
+def test_ack_many_deletes_a_batch_in_one_call_and_reports_stale_receipts(tmp_path):
+    store = QueueStore(tmp_path / "q.db")
+    store.declare("jobs", visibility_timeout_s=30, max_receive_count=5, retention_s=3600)
+    for n in range(5):
+        store.send("jobs", f"m{n}")
+    received = store.receive("jobs", 5)
+    stale = "not-a-receipt"
+    assert store.ack_many("jobs", [m.receipt for m in received[:3]] + [stale]) == [stale]
+    assert store.depth("jobs").in_flight == 2
+    assert sorted(m.body for m in store.receive("jobs", 5, now=time.time() + 31)) == ["m3", "m4"]

@@ -90,6 +90,7 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_queue ON messages (queue, seq);
 CREATE INDEX IF NOT EXISTS messages_by_group ON messages (queue, grp, visible_at);
+CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages (queue, expires_at);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_receipt ON messages (receipt);
 CREATE TABLE IF NOT EXISTS dedup (
     queue TEXT NOT NULL,
@@ -498,6 +499,22 @@ class QueueStore:
             gone = db.execute("DELETE FROM messages WHERE queue = ? AND receipt = ?", (name, receipt)).rowcount
             if not gone:
                 raise StaleReceipt(self._why_stale(db, name, receipt, "ack"))
+
+    def ack_many(self, name: str, receipts: list[str]) -> list[str]:
+        """:meth:`ack` several deliveries in one transaction (one fsync for a whole batch, as
+        SQS's ``DeleteMessageBatch``); returns the receipts that were stale, whose messages were
+        left alone.
+
+        Raises:
+            QueueNotFound: the queue was never declared.
+        """
+        stale = []
+        with self._write() as db:
+            self._require(db, name)
+            for receipt in receipts:
+                if not db.execute("DELETE FROM messages WHERE queue = ? AND receipt = ?", (name, receipt)).rowcount:
+                    stale.append(receipt)
+        return stale
 
     def release(self, name: str, receipt: str, *, delay_s: float = 0, now: float | None = None) -> None:
         """Give a received message back: visible again after ``delay_s`` (0: at once).
