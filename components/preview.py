@@ -112,7 +112,7 @@ def load_stack_config(project: Project, stack: str) -> dict[str, str]:
 def preview_stack(stack: str, start: Path | None = None) -> PreviewResult:
     """Run the project's program for ``stack`` under mocks and collect what it registered."""
     with run_program(stack, start) as (project, config, mock):
-        outputs = _stack_outputs(mock)
+        outputs = stack_outputs(mock)
     return PreviewResult(
         project=project.name, stack=stack, config=config, resources=list(mock.resources), outputs=outputs
     )
@@ -165,7 +165,8 @@ def _program_environment(project: Project) -> Iterator[None]:
             sys.path.remove(str(project.root))
 
 
-def _stack_outputs(mock: MockStack) -> dict[str, Any]:
+def stack_outputs(mock: MockStack) -> dict[str, Any]:
+    """The stack outputs the program exported (``pulumi.export``), resolved."""
     from pulumi.runtime.settings import get_root_resource
 
     root = get_root_resource()

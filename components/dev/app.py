@@ -101,6 +101,8 @@ class LocalApp:
     project: str
     stack: str
     root: Path
+    main: Path
+    """The program file (``Pulumi.yaml``'s ``main``)."""
     database: Path
     port: int
     functions: dict[str, FunctionSpec]
@@ -140,7 +142,7 @@ def load_app(stack: str, project_dir: Path, *, port: int, data_dir: Path) -> Loc
         components.preview.ProjectError: no project or no such stack.
         components.errors.OmnicloudError: the program's own validation errors.
     """
-    from components.preview import _stack_outputs, run_program
+    from components.preview import run_program, stack_outputs
     from providers.local.common import local_app, local_database
 
     overrides = {"omnicloud:localPort": str(port), "omnicloud:localData": str(data_dir.resolve())}
@@ -152,7 +154,7 @@ def load_app(stack: str, project_dir: Path, *, port: int, data_dir: Path) -> Loc
                 "such as dev-local: choose one with --stack"
             )
         found = local_app()
-        others = _components_elsewhere(mock)
+        others = _components_elsewhere()
         if others:
             raise NotLocalError(
                 f"stack '{stack}': {', '.join(others)} not on the local target (a cloud= argument?); "
@@ -163,6 +165,7 @@ def load_app(stack: str, project_dir: Path, *, port: int, data_dir: Path) -> Loc
             project=project.name,
             stack=stack,
             root=project.root,
+            main=project.main,
             database=Path(local_database()),
             port=port,
             functions=functions,
@@ -170,12 +173,12 @@ def load_app(stack: str, project_dir: Path, *, port: int, data_dir: Path) -> Loc
             buses={b.logical_name: _bus(b) for b in found.buses},
             tables={t.logical_name: _table(t) for t in found.tables},
             workflows={w.logical_name: WorkflowSpec(w.logical_name, w.resources.definition) for w in found.workflows},
-            outputs=_stack_outputs(mock),
+            outputs=stack_outputs(mock),
         )
     return app
 
 
-def _components_elsewhere(mock: Any) -> list[str]:
+def _components_elsewhere() -> list[str]:
     """Components of the program built for another target than local."""
     from components.function import functions_in_program
 

@@ -40,11 +40,11 @@ from components.dev.consumers import (
 from components.dev.output import DevLog
 from components.dev.reload import Reloader
 from components.dev.workers import InvocationError, Workers, measured
+from components.runtime.clients.local import LocalStores
 from components.runtime.local.database import Database
-from components.runtime.local.queue_store import QueueNotFound, QueueStore
-from components.runtime.local.routing import Route, Routes, bus_source, table_source
-from components.runtime.local.table_store import TableStore
-from components.runtime.local.workflow_store import ExecutionNotFound, WorkflowStore, start_queue
+from components.runtime.local.queue_store import DEAD_LETTER_SUFFIX, QueueNotFound
+from components.runtime.local.routing import Route, bus_source, table_source
+from components.runtime.local.workflow_store import ExecutionNotFound, start_queue
 from components.schedule import next_fire, parse_schedule
 
 __all__ = ["ADMIN_PREFIX", "DataLocked", "DevServer", "server_info"]
@@ -85,11 +85,12 @@ class DevServer:
         self.log = log
         self._stop = threading.Event()
         self._lock_file = _lock(data_dir, app.stack)
-        self.database = Database(app.database)
-        self.queues = QueueStore(self.database)
-        self.routes = Routes(self.queues)
-        self.tables = TableStore(self.queues, self.routes)
-        self.executions = WorkflowStore(self.queues)
+        stores = LocalStores(Database(app.database))
+        self.database = stores.database
+        self.queues = stores.queues
+        self.routes = stores.routes
+        self.tables = stores.tables
+        self.executions = stores.workflows
         self.workers = Workers(app.functions, app.root, log.log, max_workers=max_workers)
         self._deps = DeliveryContext(self.queues, self.workers, log)
         self._consumers: list[Consumer] = []
@@ -232,9 +233,9 @@ class DevServer:
                     if table.schema.get("ttl_attribute"):
                         self.tables.expire(table.name)
                 for queue in self.queues.queues():
-                    if queue.endswith("-dlq"):
+                    if queue.endswith(DEAD_LETTER_SUFFIX):
                         continue
-                    count = len(self.queues.dead_letters(queue))
+                    count = self.queues.depth(queue + DEAD_LETTER_SUFFIX).total
                     if count > self._dead_letters.get(queue, 0):
                         self.log.notice(f"queue {queue}: {count} message(s) in its dead-letter queue", queue=queue)
                     self._dead_letters[queue] = count
@@ -245,7 +246,7 @@ class DevServer:
         names = ", ".join(str(p.relative_to(self.app.root)) for p in changed[:3])
         self.workers.recycle()
         self.log.notice(f"{names} changed: handlers reload on their next invocation")
-        if self.app.root / "__main__.py" in changed:
+        if self.app.main in changed:
             self.log.notice("the program changed: restart `omnicloud dev` to serve new or changed components")
 
     # -- stopping ----------------------------------------------------------------------------------

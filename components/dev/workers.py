@@ -99,7 +99,7 @@ class Worker:
                 self.kill()
                 raise InvocationError("timeout", f"function '{self.spec.name}' timed out after {timeout_s:g} s")
             return self.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
+        except (EOFError, OSError):
             code = self.process.wait()
             raise InvocationError("crashed", f"function '{self.spec.name}' died (exit code {code})") from None
 

@@ -73,7 +73,7 @@ def test_every_accepted_message_is_handled_or_dead_lettered_across_sigkills(tmp_
     elapsed = time.monotonic() - started
 
     assert len(accepted) == MESSAGES
-    handled = _handled_numbers(database)
+    handled = _handled_numbers()
     dead = {json.loads(message.body)["n"] for message in store.dead_letters("work")}
     lost = sorted(n for n in accepted if n not in handled and n not in dead)
     assert not lost, f"seed {seed}: {len(lost)} accepted messages lost, e.g. {lost[:10]}"
@@ -86,7 +86,7 @@ def test_every_accepted_message_is_handled_or_dead_lettered_across_sigkills(tmp_
     print(f"\n{MESSAGES} messages, {KILLS} SIGKILLs (seed {seed}), pending at kills {pending_at_kill}, {elapsed:.1f} s")
 
 
-def _handled_numbers(database: Path) -> set[int]:
+def _handled_numbers() -> set[int]:
     """Every ``n`` recorded in table ``handled``, read with the public client (one partition
     per item: the table has no sort key)."""
     table = runtime.table("handled")
